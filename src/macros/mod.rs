@@ -1,0 +1,1 @@
+//! The `join!`, `try_join!`, `select!` and `fiber_main!` macros.

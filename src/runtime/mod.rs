@@ -1,0 +1,3 @@
+//! The runtime: workers, tasks, and time.
+
+pub mod time;
