@@ -1,6 +1,43 @@
 //! fiber: a small, fast multi-threaded async runtime.
 //!
-//! (Crate tour written once the runtime lands.)
+//! fiber runs futures on a pool of worker threads. It is small enough to read in an
+//! afternoon: tasks reach the workers through a [crossbeam channel](crossbeam_channel) and
+//! per-worker queues, each task is a single allocation with an atomic state word, and idle
+//! workers sleep on a futex, so an idle runtime costs no CPU.
+//!
+//! # A short tour
+//!
+//! [`block_on`] runs a future on the calling thread, inside a global runtime.
+//! [`spawn`] sends a task to the workers and returns a typed [`JoinHandle`]:
+//!
+//! ```
+//! let total = fiber::block_on(async {
+//!     let tasks: Vec<_> = (1..=4u64).map(|n| fiber::spawn(async move { n * n })).collect();
+//!     let mut total = 0;
+//!     for task in tasks {
+//!         total += task.await.unwrap();
+//!     }
+//!     total
+//! });
+//! assert_eq!(total, 1 + 4 + 9 + 16);
+//! ```
+//!
+//! For control over the threads, build a [`Runtime`] with a [`Builder`]; dropping it shuts
+//! it down, cancelling unfinished tasks:
+//!
+//! ```
+//! let rt = fiber::Builder::new().worker_threads(2).build().unwrap();
+//! let handle = rt.spawn(async { "done" });
+//! assert_eq!(rt.block_on(handle).unwrap(), "done");
+//! ```
+//!
+//! A panicking task does not take its worker down; its handle reports the panic:
+//!
+//! ```
+//! let rt = fiber::Runtime::new().unwrap();
+//! let error = rt.block_on(rt.spawn(async { panic!("bad input") })).unwrap_err();
+//! assert!(error.is_panic());
+//! ```
 
 #![warn(
     missing_docs,
@@ -12,8 +49,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod combinators;
+mod loom;
 #[macro_use]
 mod macros;
 mod runtime;
 
 pub use runtime::time;
+pub use runtime::{
+    block_on, spawn, yield_now, Builder, EnterGuard, Handle, JoinError, JoinHandle, Runtime,
+    RuntimeMetrics, TryCurrentError, YieldNow,
+};

@@ -1,1 +1,3 @@
 //! The `join!`, `try_join!`, `select!` and `fiber_main!` macros.
+
+mod fiber_main;

@@ -1,0 +1,175 @@
+//! [`Handle`]: a cloneable reference to a runtime, for spawning from anywhere.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+
+use super::context;
+use super::park;
+use super::scheduler::Shared;
+use super::task::{new_task, JoinHandle};
+use std::sync::Arc;
+
+/// A handle to a runtime: spawn onto it or block on it from any thread.
+///
+/// Cloning is cheap (one reference count). A handle does not keep the runtime's workers
+/// alive: once the [`Runtime`](crate::Runtime) is dropped, tasks spawned through the handle
+/// are cancelled at once.
+///
+/// # Examples
+///
+/// ```
+/// let rt = fiber::Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// let answer = std::thread::spawn(move || handle.block_on(handle.spawn(async { 42 })))
+///     .join()
+///     .unwrap();
+/// assert_eq!(answer.unwrap(), 42);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// The error of [`Handle::try_current`]: this thread is not inside a fiber runtime.
+///
+/// # Examples
+///
+/// ```
+/// let error = fiber::Handle::try_current().unwrap_err();
+/// assert!(error.to_string().contains("not inside a fiber runtime"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError {
+    _private: (),
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "this thread is not inside a fiber runtime: call this from a task, from inside \
+             `block_on`, or inside `Runtime::enter`",
+        )
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    /// The handle of the runtime this thread is in: on a worker thread, inside a `block_on`,
+    /// or inside [`Runtime::enter`](crate::Runtime::enter).
+    ///
+    /// # Panics
+    ///
+    /// Panics outside any runtime; see [`try_current`](Handle::try_current).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let handle = fiber::Handle::current();
+    ///     assert_eq!(handle.spawn(async { 1 }).await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(error) => panic!("`Handle::current` failed: {error}"),
+        }
+    }
+
+    /// The handle of the runtime this thread is in, or an error outside any runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(fiber::Handle::try_current().is_err());
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// rt.block_on(async { assert!(fiber::Handle::try_current().is_ok()) });
+    /// ```
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::try_current().ok_or(TryCurrentError { _private: () })
+    }
+
+    /// Spawns a task onto the runtime and returns a handle to await its output.
+    ///
+    /// The task starts running at once on some worker. If the runtime has been dropped, the
+    /// future is dropped here and the returned handle resolves to a cancellation error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.handle().spawn(async { "hello" });
+    /// assert_eq!(rt.block_on(handle).unwrap(), "hello");
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.clone().spawn_owned(future)
+    }
+
+    /// `spawn`, with this handle becoming the task's reference to its runtime.
+    pub(crate) fn spawn_owned<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = self.shared.clone();
+        let (task, notified, join) = new_task(future, self);
+        match shared.owned.bind(task) {
+            Ok(()) => context::with_worker(&shared, |worker| match worker {
+                Some(worker) => {
+                    worker.count_spawn();
+                    worker.push_lifo(notified);
+                }
+                None => {
+                    shared.remote_spawned.fetch_add(1, Ordering::Relaxed);
+                    shared.push_remote(notified);
+                }
+            }),
+            Err(task) => {
+                // The runtime is shut down: cancel right here.
+                drop(notified);
+                task.shutdown();
+            }
+        }
+        join
+    }
+
+    /// Runs `future` to completion on the calling thread, inside this runtime's context (so
+    /// [`fiber::spawn`](crate::spawn) inside it spawns here).
+    ///
+    /// The future is polled on this thread, not by the workers: it does not go through a
+    /// queue, and a warm call allocates nothing.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from inside a runtime: on a worker thread or inside another
+    /// `block_on`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// assert_eq!(rt.handle().block_on(async { 1 + 1 }), 2);
+    /// ```
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _context = context::enter_block_on(self);
+        park::block_on(future)
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.num_workers())
+            .field("shutdown", &self.shared.shutdown.load(Ordering::Relaxed))
+            .finish()
+    }
+}

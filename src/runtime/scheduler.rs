@@ -1,0 +1,124 @@
+//! The state that all workers of one runtime share, and where a woken task goes.
+//!
+//! ```text
+//!   remote spawn / wake ──► crossbeam channel (the injector) ──► any worker
+//!                                                                   │
+//!   spawn / wake on a worker ──► its LIFO slot ──► its local deque ◄─┘
+//!                                                     │  ▲
+//!                                  other idle workers ┘  └ yield (back of the deque)
+//!                                  steal half
+//! ```
+//!
+//! Work created on a worker stays on that worker: the next task slot (`lifo`) makes a
+//! spawn-then-await or wake-then-yield hand over without touching shared memory, and the local
+//! deque takes the rest. Other workers steal from the deque when they run dry. The channel
+//! carries work from threads outside the runtime, and it is also where idle workers park: a
+//! blocking `recv` spins briefly and then sleeps on a futex, so an idle runtime uses no CPU.
+//! To wake a parked worker for local work, a worker sends it an `Unpark` message, but only
+//! when no other worker is already searching for work, so a burst of spawns costs one wake.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_channel::{Receiver, Sender};
+use crossbeam_deque::Stealer;
+
+use super::handle::Handle;
+use super::metrics::WorkerMetrics;
+use super::task::list::OwnedTasks;
+use super::task::{Header, Notified, Schedule, Task};
+use super::{context, Hooks};
+
+/// What travels on the injector channel.
+pub(crate) enum Message {
+    /// A task to run.
+    Task(Notified),
+    /// Wake up and look for work; the receiver becomes a searching worker (the sender already
+    /// counted it in `searching`).
+    Unpark,
+    /// Stop: the runtime is shutting down.
+    Shutdown,
+}
+
+/// Pads a value to its own cache lines so per-worker counters do not share a line.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+/// Shared by the runtime, its handles, its workers and its tasks.
+pub(crate) struct Shared {
+    pub(crate) sender: Sender<Message>,
+    pub(crate) receiver: Receiver<Message>,
+    pub(crate) stealers: Box<[Stealer<Notified>]>,
+    pub(crate) owned: OwnedTasks,
+    /// Workers blocked (or about to block) on the channel.
+    pub(crate) parked: AtomicUsize,
+    /// Workers looking for work (stealing), plus those woken to do so.
+    pub(crate) searching: AtomicUsize,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) metrics: Box<[CachePadded<WorkerMetrics>]>,
+    /// Tasks spawned from outside the workers.
+    pub(crate) remote_spawned: AtomicU64,
+    pub(crate) hooks: Hooks,
+}
+
+impl Shared {
+    pub(crate) fn num_workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    /// Queues a task from a thread that is not one of this runtime's workers.
+    pub(crate) fn push_remote(&self, task: Notified) {
+        // The receiver lives as long as `self`, so the send cannot fail.
+        let _ = self.sender.send(Message::Task(task));
+        if self.shutdown.load(Ordering::SeqCst) {
+            // Shutdown may have drained the channel before our send landed: nobody will run
+            // what is there now, and the tasks in it are already cancelled.
+            self.drain_injector();
+        }
+    }
+
+    pub(crate) fn drain_injector(&self) {
+        while let Ok(message) = self.receiver.try_recv() {
+            drop(message);
+        }
+    }
+
+    /// Wakes one parked worker to come and steal, unless one is already searching.
+    pub(crate) fn notify_parked(&self) {
+        if self.searching.load(Ordering::SeqCst) == 0
+            && self.parked.load(Ordering::SeqCst) > 0
+            && self
+                .searching
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
+            let _ = self.sender.send(Message::Unpark);
+        }
+    }
+
+    /// Whether some queue still holds work, for a worker's last look before it parks.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.receiver.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
+    }
+}
+
+impl Schedule for Handle {
+    fn schedule(&self, task: Notified) {
+        context::with_worker(&self.shared, |worker| match worker {
+            Some(worker) => worker.push_lifo(task),
+            None => self.shared.push_remote(task),
+        });
+    }
+
+    fn yield_now(&self, task: Notified) {
+        context::with_worker(&self.shared, |worker| match worker {
+            Some(worker) => worker.push_back(task),
+            None => self.shared.push_remote(task),
+        });
+    }
+
+    fn release(&self, task: NonNull<Header>) -> Option<Task> {
+        self.shared.owned.remove(task)
+    }
+}

@@ -1,0 +1,321 @@
+//! The typed operations behind a task's [`Vtable`](super::cell::Vtable): polling,
+//! completing, cancelling, joining and freeing.
+//!
+//! Every function here takes a pointer produced by [`Cell::allocate`] for the same `F` and
+//! `S`; that is what makes the casts below sound.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::cell::{Cell, Header, Stage};
+use super::error::JoinError;
+use super::raw::Notified;
+use super::state::{TransitionToIdle, TransitionToRunning};
+use super::waker::waker_ref;
+use super::Schedule;
+
+/// Casts a header pointer back to its cell.
+///
+/// # Safety
+///
+/// `ptr` came from `Cell::<F, S>::allocate` and the task is not yet freed.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: `Cell` is `#[repr(C)]` with the header first, so the pointer to the header is
+    // a pointer to the cell; the caller guarantees the type and that it is still allocated.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+pub(super) unsafe fn poll<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the vtable guarantees the pointer's type; the caller's `Notified` keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        TransitionToRunning::Poll => {}
+        TransitionToRunning::Cancel => {
+            cancel_future(cell);
+            complete(cell, 1);
+            return;
+        }
+        TransitionToRunning::Failed => {
+            // SAFETY: the reference we were handed is ours to release.
+            unsafe { drop_reference::<F, S>(ptr, 1) };
+            return;
+        }
+    }
+
+    // SAFETY: the worker's reference keeps the task alive for as long as this waker is used,
+    // and the `ManuallyDrop` inside `waker_ref` makes sure it does not release a reference.
+    let waker = unsafe { waker_ref(ptr) };
+    let mut cx = Context::from_waker(&waker);
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: we hold RUNNING, so we have exclusive access to the stage.
+            let Stage::Running(future) = (unsafe { &mut *stage }) else {
+                unreachable!("a task being polled has no future");
+            };
+            // SAFETY: the future lives in the task's heap allocation and is dropped in place
+            // (by `drop_future`), never moved, so it stays pinned.
+            unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
+        })
+    }));
+
+    match polled {
+        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+            TransitionToIdle::Idle => {}
+            TransitionToIdle::Requeue => cell.scheduler.yield_now(Notified::from_raw(ptr)),
+            TransitionToIdle::Cancel => {
+                cancel_future(cell);
+                complete(cell, 1);
+            }
+        },
+        Ok(Poll::Ready(output)) => {
+            // The future is dropped before the output is stored, as a completed task owns
+            // no future.
+            let result = match drop_future(cell) {
+                Ok(()) => Ok(output),
+                Err(panic) => Err(JoinError::panic(panic)),
+            };
+            set_stage(cell, Stage::Finished(result));
+            complete(cell, 1);
+        }
+        Err(panic) => {
+            // A panicking destructor after a panicking poll: keep the first payload.
+            let _ = drop_future(cell);
+            set_stage(cell, Stage::Finished(Err(JoinError::panic(panic))));
+            complete(cell, 1);
+        }
+    }
+}
+
+/// Replaces the stage. The caller holds RUNNING (or, after completion, sole ownership).
+fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
+    cell.stage.with_mut(|slot| {
+        // SAFETY: exclusive access to the stage is the caller's precondition; the old stage
+        // holds no future here (it was dropped first), so nothing pinned is moved.
+        unsafe { *slot = stage };
+    });
+}
+
+/// Drops the future in place, catching a panicking destructor.
+fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any + Send>> {
+    catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)))
+}
+
+/// Drops the future because the task was cancelled and records the cancellation (or the
+/// destructor's panic) as the result. The caller holds RUNNING.
+fn cancel_future<F: Future, S>(cell: &Cell<F, S>) {
+    let result = match drop_future(cell) {
+        Ok(()) => JoinError::cancelled(),
+        Err(panic) => JoinError::panic(panic),
+    };
+    set_stage(cell, Stage::Finished(Err(result)));
+}
+
+/// Marks the task complete, hands the output to the `JoinHandle` (or drops it), leaves the
+/// owner list, and releases `references` held by the caller.
+fn complete<F, S>(cell: &Cell<F, S>, references: usize)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let previous = cell.header.state.transition_to_complete();
+    if !previous.is_join_interested() {
+        // Nobody will read the output: drop it now, and do not let its destructor's panic
+        // take the worker down.
+        let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)));
+    } else if previous.is_join_waker_set() {
+        cell.header.join_waker.with(|waker| {
+            // SAFETY: JOIN_WAKER was set when COMPLETE was: the handle can no longer write the
+            // field, so reading it here is race-free.
+            if let Some(waker) = unsafe { &*waker } {
+                waker.wake_by_ref();
+            }
+        });
+    }
+
+    let ptr = NonNull::from(&cell.header);
+    let released = cell.scheduler.release(ptr);
+    let references = references + usize::from(released.is_some());
+    // The owner list's reference is folded into the decrement below.
+    std::mem::forget(released);
+    // SAFETY: these references are ours to release, and `cell` is not used afterwards.
+    unsafe { drop_reference::<F, S>(ptr, references) };
+}
+
+/// Releases `count` references, freeing the task if they were the last.
+///
+/// # Safety
+///
+/// The caller owns `count` references to a live task of this type.
+unsafe fn drop_reference<F, S>(ptr: NonNull<Header>, count: usize)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller holds references, so the header is alive.
+    if unsafe { ptr.as_ref() }.state.ref_dec(count) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(ptr) };
+    }
+}
+
+pub(super) unsafe fn schedule<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller hands us a reference, which keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.schedule(Notified::from_raw(ptr));
+}
+
+pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the reference count reached zero, so this is the only pointer left to a box
+    // allocated by `Cell::allocate`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+pub(super) unsafe fn cancel<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller holds a reference and just took RUNNING for this cancellation.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cancel_future(cell);
+    complete(cell, 0);
+}
+
+pub(super) unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, out: *mut (), waker: &Waker)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the JoinHandle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !can_read_output(&cell.header, waker) {
+        return;
+    }
+    let stage = cell.stage.with_mut(|stage| {
+        // SAFETY: the task is complete, so the stage belongs to the JoinHandle.
+        std::mem::replace(unsafe { &mut *stage }, Stage::Consumed)
+    });
+    let Stage::Finished(result) = stage else {
+        panic!("`JoinHandle` polled after it returned `Poll::Ready`");
+    };
+    // SAFETY: `JoinHandle<F::Output>` passes a `Poll<Result<F::Output, JoinError>>`.
+    unsafe { *out.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(result) };
+}
+
+/// The join side of the `JOIN_WAKER` protocol: returns true when the output can be taken,
+/// otherwise makes sure `waker` will be woken on completion.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if snapshot.is_join_waker_set() {
+        let same = header.join_waker.with(|stored| {
+            // SAFETY: with JOIN_WAKER set the field is read-only for everyone.
+            unsafe { &*stored }
+                .as_ref()
+                .is_some_and(|stored| stored.will_wake(waker))
+        });
+        if same {
+            return false;
+        }
+        // Take the field back to replace the waker.
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    header.join_waker.with_mut(|stored| {
+        // SAFETY: JOIN_WAKER is clear, so the handle owns the field.
+        unsafe { *stored = Some(waker.clone()) };
+    });
+    if header.state.set_join_waker().is_err() {
+        // Completed meanwhile: the field is still ours; drop the waker we just stored.
+        header.join_waker.with_mut(|stored| {
+            // SAFETY: as above, JOIN_WAKER was never published.
+            unsafe { *stored = None };
+        });
+        return true;
+    }
+    false
+}
+
+pub(super) unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the JoinHandle's reference keeps the task alive until the end of this function.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.unset_join_interested() {
+        Err(_complete) => {
+            // The output is ours to drop; a panicking destructor must not escape a `drop`.
+            let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)));
+        }
+        Ok(previous) if previous.is_join_waker_set() => {
+            // The task will not look at the field any more: free the stored waker now rather
+            // than when the task is freed.
+            let waker = cell.header.join_waker.with_mut(|stored| {
+                // SAFETY: JOIN_WAKER was cleared by our own transition.
+                unsafe { (*stored).take() }
+            });
+            drop(waker);
+        }
+        Ok(_) => {}
+    }
+    // SAFETY: this releases the handle's own reference; `cell` is not used afterwards.
+    unsafe { drop_reference::<F, S>(ptr, 1) };
+}
+
+/// Wakes by value: consumes one reference.
+pub(super) unsafe fn wake_by_val(ptr: NonNull<Header>) {
+    use super::state::TransitionToNotified::*;
+    // SAFETY: the waker's reference keeps the header alive.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_to_notified_by_val() {
+        DoNothing => {}
+        // SAFETY: the waker's reference moves into the `Notified`.
+        Submit => unsafe { (header.vtable.schedule)(ptr) },
+        // SAFETY: that was the last reference.
+        Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
+    }
+}
+
+/// Wakes by reference: takes a new reference if the task gets queued.
+pub(super) unsafe fn wake_by_ref(ptr: NonNull<Header>) {
+    use super::state::TransitionToNotified::*;
+    // SAFETY: the waker's reference keeps the header alive.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.transition_to_notified_by_ref() == Submit {
+        // SAFETY: the transition took a new reference for the `Notified`.
+        unsafe { (header.vtable.schedule)(ptr) };
+    }
+}
+
+/// Drops one reference through the type-erased vtable.
+pub(super) unsafe fn release(ptr: NonNull<Header>) {
+    // SAFETY: the caller owns a reference.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.ref_dec(1) {
+        // SAFETY: that was the last reference.
+        unsafe { (header.vtable.dealloc)(ptr) };
+    }
+}

@@ -1,0 +1,129 @@
+//! [`JoinHandle`]: the typed, awaitable result of a spawned task.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+use super::cell::Header;
+use super::error::JoinError;
+use super::state::TransitionToCancelled;
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it gives `Ok(value)` when the task finished, or a [`JoinError`] when it panicked
+/// or was cancelled. Dropping the handle *detaches* the task: it keeps running and its output
+/// is dropped when it finishes. Use [`abort`](JoinHandle::abort) to cancel it instead.
+///
+/// # Examples
+///
+/// ```
+/// let rt = fiber::Runtime::new().unwrap();
+/// let handle = rt.spawn(async { 6 * 7 });
+/// assert_eq!(rt.block_on(handle).unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    raw: NonNull<Header>,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only moves `T` out of the task (never shares it), so it may travel to
+// another thread when `T` can.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only allows `abort` and `is_finished`, which touch the atomic state
+// word alone.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// Takes over the handle's reference to the task at `raw`, whose output type is `T`.
+    pub(crate) fn from_raw(raw: NonNull<Header>) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle owns a reference, so the task is alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Cancels the task.
+    ///
+    /// If the task is idle its future is dropped right here, on the calling thread; if it is
+    /// queued or being polled, the worker drops it instead of polling it (again). Either way
+    /// the handle then resolves to a [`JoinError`] whose
+    /// [`is_cancelled`](JoinError::is_cancelled) is true, unless the task had already
+    /// finished. Aborting a finished task does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async {
+    ///     fiber::time::sleep(std::time::Duration::from_secs(3600)).await;
+    /// });
+    /// handle.abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort(&self) {
+        let header = self.header();
+        if header.state.transition_to_cancelled() == TransitionToCancelled::CancelNow {
+            // SAFETY: the handle's reference keeps the task alive and the transition gave us
+            // RUNNING.
+            unsafe { (header.vtable.cancel)(self.raw) };
+        }
+    }
+
+    /// Returns true once the task has finished: completed, panicked or been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async {});
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.header().state.load().is_complete()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut output = Poll::Pending;
+        let header = self.header();
+        // SAFETY: the task's output type is `T` (it was made by `spawn` together with this
+        // handle), so `try_read_output` writes a value of exactly this type.
+        unsafe {
+            (header.vtable.try_read_output)(
+                self.raw,
+                &mut output as *mut Poll<Result<T, JoinError>> as *mut (),
+                cx.waker(),
+            );
+        }
+        output
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: this consumes the handle's reference, which is not used again.
+        unsafe { (self.header().vtable.drop_join_handle)(self.raw) };
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,87 @@
+//! Tasks: one heap allocation per spawned future, driven by an atomic state word.
+//!
+//! # Design
+//!
+//! A task is a single allocation, a [`Cell`](cell::Cell), holding:
+//!
+//! - the [`Header`](cell::Header): the state word ([`state`]), a pointer to the typed
+//!   operations (a vtable), the join waker, and the links of the owner list;
+//! - the scheduler handle `S` (for the runtime, an `Arc` of its shared state);
+//! - the stage: the future while it runs, then its `Result<Output, JoinError>`.
+//!
+//! There is no separate `Arc` or `Mutex` per task: wakers point straight at the header.
+//!
+//! # References and who may touch what
+//!
+//! The reference count in the state word counts these kinds of references:
+//!
+//! - **The owner list** ([`list`]) holds one while the task is unfinished. It touches only
+//!   the header's links, under its shard lock. Completion unlinks the task and drops this
+//!   reference; shutdown takes every remaining one to cancel the task.
+//! - **`Notified`** ([`raw`]): a task in a run queue. Only the thread that takes it out of the
+//!   queue and wins the `RUNNING` flag may touch the stage, to poll or cancel the future.
+//! - **`JoinHandle`** ([`join`]): may read the stage only once `COMPLETE` is set, and may
+//!   write the join waker only while `JOIN_WAKER` is clear.
+//! - **`Waker`** ([`waker`]): touches only the state word, and hands a new `Notified` to the
+//!   scheduler when it moves an idle task to `NOTIFIED`.
+//! - **An aborting thread** borrows the `JoinHandle`'s reference; if the task is idle it takes
+//!   `RUNNING` itself and drops the future there.
+//!
+//! The stage is thus touched by exactly one thread at a time: the holder of `RUNNING` before
+//! completion, the `JoinHandle` after it (or the completing worker, when no handle is left).
+//!
+//! # Life of a task
+//!
+//! `spawn` creates the task `NOTIFIED` with three references (list, queue, handle). A worker
+//! pops the `Notified`, moves the state to `RUNNING`, and polls. On `Pending` it moves back to
+//! idle, releasing the queue's reference, unless a wake arrived during the poll: then the
+//! same reference goes back to the queue, so a task woken while running is queued once, after
+//! the poll. On `Ready` (or a panic, or a cancellation) the future is dropped, the output
+//! stored, `COMPLETE` set, the join waker woken, and the task leaves the owner list. The
+//! allocation is freed when the last reference goes.
+
+mod cell;
+mod error;
+mod harness;
+mod join;
+pub(crate) mod list;
+mod raw;
+pub(crate) mod state;
+mod waker;
+
+use std::future::Future;
+use std::ptr::NonNull;
+
+pub(crate) use cell::Header;
+pub use error::JoinError;
+pub use join::JoinHandle;
+pub(crate) use raw::{Notified, Task};
+
+/// What a task needs from whoever runs it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queues a woken or new task.
+    fn schedule(&self, task: Notified);
+
+    /// Queues a task that was woken while it was being polled; it should go behind the work
+    /// already waiting, so a task that keeps waking itself cannot starve the others.
+    fn yield_now(&self, task: Notified);
+
+    /// Removes a completed task from the owner list, returning the list's reference.
+    fn release(&self, task: NonNull<Header>) -> Option<Task>;
+}
+
+/// Allocates a task for `future`: the owner list's reference, the first `Notified`, and the
+/// `JoinHandle`.
+pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let ptr = cell::Cell::allocate(future, scheduler);
+    (
+        Task::from_raw(ptr),
+        Notified::from_raw(ptr),
+        JoinHandle::from_raw(ptr),
+    )
+}

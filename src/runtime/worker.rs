@@ -1,0 +1,259 @@
+//! The worker loop: find a task, run it, and park when there is nothing to do.
+
+use std::cell::Cell;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use crossbeam_channel::TryRecvError;
+use crossbeam_deque::{Steal, Worker as Deque};
+
+use super::context;
+use super::handle::Handle;
+use super::metrics::{self, WorkerMetrics};
+use super::scheduler::{Message, Shared};
+use super::task::Notified;
+
+/// Every this many ticks a worker looks at the injector before its own queue, so remote
+/// spawns are served even while local work never runs out.
+const INJECTOR_INTERVAL: u32 = 61;
+/// How many tasks in a row may run from the LIFO slot before the local queue gets a turn;
+/// without a bound, two tasks waking each other would starve the rest.
+const MAX_LIFO_STREAK: u32 = 3;
+/// Rounds of stealing (with a short spin between) before a worker parks.
+const SEARCH_ROUNDS: u32 = 4;
+
+/// The part of a worker that other code on its thread reaches through the context, to queue
+/// work locally.
+pub(crate) struct WorkerCore {
+    handle: Handle,
+    index: usize,
+    lifo: Cell<Option<Notified>>,
+    local: Deque<Notified>,
+}
+
+impl WorkerCore {
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    fn metrics(&self) -> &WorkerMetrics {
+        &self.shared().metrics[self.index].0
+    }
+
+    /// A task spawned or woken on this worker: it runs next, as the woken task is likely to
+    /// use data the current one just touched.
+    pub(crate) fn push_lifo(&self, task: Notified) {
+        if let Some(previous) = self.lifo.replace(Some(task)) {
+            self.push_back(previous);
+        }
+    }
+
+    /// Behind everything already queued here, where idle workers can steal it.
+    pub(crate) fn push_back(&self, task: Notified) {
+        self.local.push(task);
+        self.shared().notify_parked();
+    }
+
+    pub(crate) fn count_spawn(&self) {
+        metrics::add(&self.metrics().spawned, 1);
+    }
+}
+
+/// A worker thread's loop state.
+struct Worker {
+    core: WorkerCore,
+    tick: u32,
+    lifo_streak: u32,
+    searching: bool,
+    /// This worker took its `Shutdown` message off the channel; it must not take another
+    /// (each worker gets exactly one).
+    stopping: bool,
+    busy_since: Instant,
+}
+
+/// Runs worker `index` of the runtime until it shuts down.
+pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
+    if let Some(hook) = &handle.shared.hooks.on_thread_start {
+        hook();
+    }
+    let mut worker = Worker {
+        core: WorkerCore {
+            handle: handle.clone(),
+            index,
+            lifo: Cell::new(None),
+            local,
+        },
+        tick: 0,
+        lifo_streak: 0,
+        searching: false,
+        stopping: false,
+        busy_since: Instant::now(),
+    };
+    {
+        let _context = context::enter_worker(&handle, &worker.core);
+        worker.run();
+    }
+    // Queued tasks are cancelled by the shutdown; their queue references just go.
+    drop(worker.core.lifo.take());
+    while let Some(task) = worker.core.local.pop() {
+        drop(task);
+    }
+    if let Some(hook) = &handle.shared.hooks.on_thread_stop {
+        hook();
+    }
+}
+
+impl Worker {
+    fn shared(&self) -> &Shared {
+        self.core.shared()
+    }
+
+    fn run(&mut self) {
+        while let Some(task) = self.next_task() {
+            if self.searching {
+                self.stop_searching();
+            }
+            metrics::add(&self.core.metrics().polls, 1);
+            task.run();
+        }
+        self.record_busy_time();
+    }
+
+    /// The next task to run, or `None` when the runtime shuts down.
+    fn next_task(&mut self) -> Option<Notified> {
+        if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % INJECTOR_INTERVAL == 0 {
+            self.record_busy_time();
+            if let Some(task) = self.next_remote() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.next_local() {
+            return Some(task);
+        }
+        if let Some(task) = self.next_remote() {
+            return Some(task);
+        }
+        if self.stopping {
+            return None;
+        }
+        self.search_or_park()
+    }
+
+    fn next_local(&mut self) -> Option<Notified> {
+        if let Some(task) = self.core.lifo.take() {
+            if self.lifo_streak < MAX_LIFO_STREAK {
+                self.lifo_streak += 1;
+                return Some(task);
+            }
+            self.core.local.push(task);
+        }
+        self.lifo_streak = 0;
+        self.core.local.pop()
+    }
+
+    fn next_remote(&mut self) -> Option<Notified> {
+        while !self.stopping {
+            match self.shared().receiver.try_recv() {
+                Ok(Message::Task(task)) => return Some(task),
+                Ok(Message::Unpark) => self.adopt_search_token(),
+                Ok(Message::Shutdown) => self.stopping = true,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return None,
+            }
+        }
+        None
+    }
+
+    /// An `Unpark` message counted this worker as searching on its behalf.
+    fn adopt_search_token(&mut self) {
+        if self.searching {
+            // Already counted once: give the extra count back.
+            self.shared().searching.fetch_sub(1, Ordering::SeqCst);
+        } else {
+            self.searching = true;
+        }
+    }
+
+    fn start_searching(&mut self) {
+        if !self.searching {
+            self.searching = true;
+            self.shared().searching.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Found work while searching. If this was the last searcher, wake another worker: where
+    /// there was work to steal there may be more.
+    fn stop_searching(&mut self) {
+        self.searching = false;
+        if self.shared().searching.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shared().notify_parked();
+        }
+    }
+
+    fn steal(&self) -> Option<Notified> {
+        let stealers = &self.shared().stealers;
+        let count = stealers.len();
+        let mut retry = true;
+        while retry {
+            retry = false;
+            for offset in 1..count {
+                let victim = (self.core.index + offset) % count;
+                match stealers[victim].steal_batch_and_pop(&self.core.local) {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+        }
+        None
+    }
+
+    fn search_or_park(&mut self) -> Option<Notified> {
+        loop {
+            if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
+                return None;
+            }
+            self.start_searching();
+            for round in 0..SEARCH_ROUNDS {
+                if let Some(task) = self.steal().or_else(|| self.next_remote()) {
+                    return Some(task);
+                }
+                for _ in 0..(1 << round) {
+                    std::hint::spin_loop();
+                }
+            }
+
+            // Park. Announce it first, then look once more, so that a worker pushing work
+            // now either sees us parked (and wakes us) or we see its work.
+            let shared = self.core.handle.shared.clone();
+            shared.parked.fetch_add(1, Ordering::SeqCst);
+            self.searching = false;
+            shared.searching.fetch_sub(1, Ordering::SeqCst);
+            if shared.has_work() {
+                shared.parked.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            self.record_busy_time();
+            metrics::add(&self.core.metrics().parks, 1);
+            let message = shared.receiver.recv();
+            shared.parked.fetch_sub(1, Ordering::SeqCst);
+            self.busy_since = Instant::now();
+            match message {
+                Ok(Message::Task(task)) => return Some(task),
+                Ok(Message::Unpark) => self.adopt_search_token(),
+                Ok(Message::Shutdown) | Err(_) => return None,
+            }
+        }
+    }
+
+    fn record_busy_time(&mut self) {
+        let now = Instant::now();
+        let busy = now.duration_since(self.busy_since);
+        self.busy_since = now;
+        let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
+        metrics::add(&self.core.metrics().busy_nanos, nanos);
+    }
+}

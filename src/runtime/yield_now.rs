@@ -1,0 +1,46 @@
+//! [`yield_now`]: give other tasks a turn.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Yields once to the executor: the first poll wakes the task and returns `Pending`, the
+/// second returns `Ready`.
+///
+/// On fiber's workers the woken task goes to the back of its worker's queue, behind every
+/// task already waiting there; under other executors it behaves the same way as far as the
+/// executor allows.
+///
+/// # Examples
+///
+/// ```
+/// # fiber::block_on(async {
+/// for _ in 0..3 {
+///     // A long loop that lets other tasks run between its steps.
+///     fiber::yield_now().await;
+/// }
+/// # });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future for [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
