@@ -221,6 +221,9 @@ impl Worker {
                 if let Some(task) = self.steal().or_else(|| self.next_remote()) {
                     return Some(task);
                 }
+                if self.stopping {
+                    return None;
+                }
                 for _ in 0..(1 << round) {
                     std::hint::spin_loop();
                 }
