@@ -14,6 +14,10 @@
 pub mod combinators;
 #[macro_use]
 mod macros;
+pub mod prelude;
 mod runtime;
 
 pub use runtime::time;
+
+#[doc(hidden)]
+pub use macros::__private;

@@ -65,6 +65,8 @@ where
 
 impl<Fut1: fmt::Debug, Fut2: fmt::Debug, F> fmt::Debug for AndThen<Fut1, Fut2, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AndThen").field("inner", &self.inner).finish()
+        f.debug_struct("AndThen")
+            .field("inner", &self.inner)
+            .finish()
     }
 }

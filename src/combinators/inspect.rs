@@ -63,6 +63,8 @@ where
 
 impl<Fut: fmt::Debug, F> fmt::Debug for Inspect<Fut, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Inspect").field("inner", &self.inner).finish()
+        f.debug_struct("Inspect")
+            .field("inner", &self.inner)
+            .finish()
     }
 }

@@ -61,6 +61,8 @@ where
 
 impl<Fut: fmt::Debug, F> fmt::Debug for MapErr<Fut, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MapErr").field("inner", &self.inner).finish()
+        f.debug_struct("MapErr")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
