@@ -513,6 +513,8 @@ fn try_join_rotates_unless_biased() {
 }
 
 #[test]
+// `_0` and `_1` are the names the macros give their branches: the clash is the point.
+#[allow(clippy::just_underscores_and_digits)]
 fn join_and_try_join_names_do_not_clash_with_the_caller() {
     let outputs = run(|| async {
         let rotation = 1;
