@@ -531,3 +531,24 @@ fn join_and_try_join_names_do_not_clash_with_the_caller() {
     });
     assert_eq!(outputs, ((3, 15), Ok((5, 13))));
 }
+
+#[test]
+fn join_and_try_join_futures_are_send_when_their_branches_are() {
+    fn assert_send<T: Send>(_: T) {}
+    assert_send(async {
+        let _ = join!(async { 1 }, ready(2));
+        let _: Result<(u8, u8), ()> = try_join!(async { Ok(1) }, ready(Ok(2)));
+    });
+}
+
+#[test]
+fn the_prelude_brings_the_trait_and_the_macros() {
+    use fiber::prelude::*;
+
+    let output = run(|| async {
+        let (a, b) = join!(async { 1 }.map(|n| n + 1), ready(3));
+        let c = try_join!(ready(Ok::<_, ()>(4))).unwrap().0;
+        select! { n = ready(a + b + c) => n }
+    });
+    assert_eq!(output, 9);
+}

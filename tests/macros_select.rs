@@ -389,3 +389,15 @@ fn select_names_do_not_clash_with_the_caller() {
     });
     assert_eq!(output, 1 + 2 + 3 + 4 + 5 + 9);
 }
+
+#[test]
+fn select_futures_are_send_when_their_branches_are() {
+    fn assert_send<T: Send>(_: T) {}
+    assert_send(async {
+        select! {
+            n = async { 1 } => n,
+            n = ready(2), if true => n,
+            else => 0,
+        }
+    });
+}

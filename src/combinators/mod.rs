@@ -42,6 +42,18 @@ pub use self::then::Then;
 /// `map_err`) exist on futures whose output is a `Result`.
 ///
 /// Every adapter is lazy: it does nothing until it is polled.
+///
+/// # Examples
+///
+/// ```
+/// use fiber::combinators::FiberFutureExt;
+///
+/// let request = async { Ok::<_, String>("42") }
+///     .map_ok(|body| body.parse::<u32>().unwrap_or(0))
+///     .inspect(|result| assert!(result.is_ok()))
+///     .map(|result| result.unwrap_or_default());
+/// assert_eq!(futures::executor::block_on(request), 42);
+/// ```
 pub trait FiberFutureExt: Future {
     /// Maps the output of this future with `f`.
     ///
