@@ -52,6 +52,7 @@ pub mod combinators;
 mod loom;
 #[macro_use]
 mod macros;
+pub mod prelude;
 mod runtime;
 
 pub use runtime::time;
@@ -59,3 +60,6 @@ pub use runtime::{
     block_on, spawn, yield_now, Builder, EnterGuard, Handle, JoinError, JoinHandle, Runtime,
     RuntimeMetrics, TryCurrentError, YieldNow,
 };
+
+#[doc(hidden)]
+pub use macros::__private;
