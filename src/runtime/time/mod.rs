@@ -1,1 +1,2 @@
 //! Timers: `sleep`, `timeout` and `interval`.
+mod wheel;
