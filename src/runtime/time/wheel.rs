@@ -83,6 +83,7 @@ impl<T> Wheel<T> {
     }
 
     /// The tick up to which the wheel has been advanced.
+    #[cfg(test)]
     pub(super) fn elapsed(&self) -> u64 {
         self.elapsed
     }
@@ -221,7 +222,10 @@ impl<T> Wheel<T> {
     /// Takes node `index` out of its list.
     fn unlink(&mut self, index: u32) {
         let node = &self.nodes[index as usize];
-        assert!(node.value.is_some(), "timer wheel key used after its timer was removed");
+        assert!(
+            node.value.is_some(),
+            "timer wheel key used after its timer was removed"
+        );
         let (prev, next) = (node.prev, node.next);
         let (level, slot) = (node.list as usize / SLOTS, node.list as usize % SLOTS);
         if prev == NIL {
@@ -247,7 +251,9 @@ impl<T> Wheel<T> {
         let node = &mut self.nodes[index as usize];
         node.next = self.free_head;
         self.free_head = index;
-        node.value.take().expect("a linked timer node holds a value")
+        node.value
+            .take()
+            .expect("a linked timer node holds a value")
     }
 }
 
@@ -362,7 +368,10 @@ mod tests {
         let mut wheel = Wheel::new();
         wheel.insert(u64::MAX, 0).unwrap();
         let first = wheel.next_expiration().unwrap();
-        assert!(first >= 1 << 30, "a far timer must not wake the driver soon: {first}");
+        assert!(
+            first >= 1 << 30,
+            "a far timer must not wake the driver soon: {first}"
+        );
         let mut cascades = 0;
         // Follow the far timer through a few top-level rotations.
         for _ in 0..4 {
