@@ -86,7 +86,10 @@ fn delay_restarts_the_schedule_from_the_late_tick() {
         let late_poll = Instant::now();
         assert_eq!(block_on(ticks.tick()), start + PERIOD);
         let next = block_on(ticks.tick());
-        assert!(next >= late_poll + PERIOD, "Delay keeps a full period after the late tick");
+        assert!(
+            next >= late_poll + PERIOD,
+            "Delay keeps a full period after the late tick"
+        );
         assert!(Instant::now() >= next);
     });
 }
@@ -102,9 +105,16 @@ fn skip_drops_missed_ticks_and_keeps_the_schedule() {
         let late_poll = Instant::now();
         assert_eq!(block_on(ticks.tick()), start + PERIOD);
         let next = block_on(ticks.tick());
-        assert!(next > late_poll, "Skip drops every tick already in the past");
+        assert!(
+            next > late_poll,
+            "Skip drops every tick already in the past"
+        );
         let since_start = (next - start).as_nanos();
-        assert_eq!(since_start % PERIOD.as_nanos(), 0, "Skip stays on the schedule");
+        assert_eq!(
+            since_start % PERIOD.as_nanos(),
+            0,
+            "Skip stays on the schedule"
+        );
         assert!(Instant::now() >= next);
     });
 }

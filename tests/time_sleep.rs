@@ -61,12 +61,18 @@ fn sleeps_never_complete_before_their_deadline() {
             let pause = sleep(Duration::from_millis(millis));
             let deadline = pause.deadline();
             block_on(pause);
-            assert!(Instant::now() >= deadline, "a {millis} ms sleep completed early");
+            assert!(
+                Instant::now() >= deadline,
+                "a {millis} ms sleep completed early"
+            );
         }
         for micros in [100, 999, 1001, 1500] {
             let deadline = Instant::now() + Duration::from_micros(micros);
             block_on(sleep_until(deadline));
-            assert!(Instant::now() >= deadline, "a {micros} µs sleep completed early");
+            assert!(
+                Instant::now() >= deadline,
+                "a {micros} µs sleep completed early"
+            );
         }
     });
 }
