@@ -1,4 +1,4 @@
-//! Timers: [`sleep`], [`timeout`] and [`interval`].
+//! Timers: [`sleep`](sleep()), [`timeout`](timeout()) and [`interval`](interval()).
 //!
 //! # Design
 //!
