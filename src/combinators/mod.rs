@@ -13,6 +13,9 @@
 
 use core::future::Future;
 use core::pin::Pin;
+use core::time::Duration;
+
+use crate::time::Timeout;
 
 mod and_then;
 mod flatten;
@@ -169,7 +172,31 @@ pub trait FiberFutureExt: Future {
         Box::pin(self)
     }
 
-    // timeout: added with the time module
+    /// Limits how long this future may take: the result is `Err(Elapsed)` if it is still
+    /// pending once `duration` has passed, and the future is then dropped. The future is
+    /// polled before the deadline is checked, so one that is ready wins even when the
+    /// deadline has already passed. See [`fiber::time::timeout`](crate::time::timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fiber::prelude::*;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let quick = async { 1 }.timeout(Duration::from_secs(1)).await;
+    /// assert_eq!(quick, Ok(1));
+    ///
+    /// let slow = std::future::pending::<()>().timeout(Duration::from_millis(10)).await;
+    /// assert!(slow.is_err());
+    /// # });
+    /// ```
+    fn timeout(self, duration: Duration) -> Timeout<Self>
+    where
+        Self: Sized,
+    {
+        crate::time::timeout(duration, self)
+    }
 
     /// Chains a second fallible future, built by `f` from the `Ok` value of this one.
     ///
