@@ -57,8 +57,8 @@ mod runtime;
 
 pub use runtime::time;
 pub use runtime::{
-    block_on, spawn, yield_now, Builder, EnterGuard, Handle, JoinError, JoinHandle, Runtime,
-    RuntimeMetrics, TryCurrentError, YieldNow,
+    block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
+    Runtime, RuntimeMetrics, TryCurrentError, YieldNow,
 };
 
 #[doc(hidden)]

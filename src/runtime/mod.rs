@@ -28,7 +28,7 @@ pub use builder::Builder;
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
 pub use runtime::{EnterGuard, Runtime};
-pub use task::{JoinError, JoinHandle};
+pub use task::{AbortHandle, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 
 /// A thread start or stop hook.

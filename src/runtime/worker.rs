@@ -16,6 +16,8 @@ use super::task::Notified;
 /// Every this many ticks a worker looks at the injector before its own queue, so remote
 /// spawns are served even while local work never runs out.
 const INJECTOR_INTERVAL: u32 = 61;
+/// The most tasks a worker moves from the injector to its own queue at once.
+const MAX_INJECTOR_BATCH: usize = 32;
 /// How many tasks in a row may run from the LIFO slot before the local queue gets a turn;
 /// without a bound, two tasks waking each other would starve the rest.
 const MAX_LIFO_STREAK: u32 = 3;
@@ -127,7 +129,7 @@ impl Worker {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % INJECTOR_INTERVAL == 0 {
             self.record_busy_time();
-            if let Some(task) = self.next_remote() {
+            if let Some(task) = self.next_remote_batch() {
                 return Some(task);
             }
         }
@@ -165,6 +167,28 @@ impl Worker {
             }
         }
         None
+    }
+
+    /// Takes this worker's share of the injector (at most [`MAX_INJECTOR_BATCH`]): the first
+    /// task to run now, the rest onto the local queue. Taking one task per interval would
+    /// leave remote spawns waiting for a whole interval each while local work keeps the
+    /// worker busy.
+    fn next_remote_batch(&mut self) -> Option<Notified> {
+        let first = self.next_remote()?;
+        let shared = self.core.handle.shared.clone();
+        let share = shared.receiver.len() / shared.num_workers() + 1;
+        let mut moved = false;
+        for _ in 1..share.min(MAX_INJECTOR_BATCH) {
+            match self.next_remote() {
+                Some(task) => self.core.local.push(task),
+                None => break,
+            }
+            moved = true;
+        }
+        if moved {
+            shared.notify_parked();
+        }
+        Some(first)
     }
 
     /// An `Unpark` message counted this worker as searching on its behalf.

@@ -132,3 +132,45 @@ pub fn untouchable_waker() -> Waker {
 pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(futures::task::noop_waker_ref()))
 }
+
+/// Runs `test` on a runtime with one worker, then on one with four, under the watchdog.
+pub fn on_each_runtime(test: impl Fn(fiber::Runtime) + Send + Sync + 'static) {
+    let test = Arc::new(test);
+    for workers in [1, 4] {
+        let test = test.clone();
+        watchdog(move || {
+            let rt = fiber::Builder::new()
+                .worker_threads(workers)
+                .build()
+                .expect("the runtime starts");
+            test(rt);
+        });
+    }
+}
+
+/// Counts how many times its guards were dropped.
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<std::sync::atomic::AtomicUsize>);
+
+impl DropCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn guard(&self) -> CountOnDrop {
+        CountOnDrop(self.0.clone())
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Adds one to its [`DropCounter`] when dropped.
+pub struct CountOnDrop(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}

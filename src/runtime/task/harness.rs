@@ -311,7 +311,7 @@ pub(super) unsafe fn wake_by_ref(ptr: NonNull<Header>) {
 }
 
 /// Drops one reference through the type-erased vtable.
-pub(super) unsafe fn release(ptr: NonNull<Header>) {
+pub(crate) unsafe fn release(ptr: NonNull<Header>) {
     // SAFETY: the caller owns a reference.
     let header = unsafe { ptr.as_ref() };
     if header.state.ref_dec(1) {

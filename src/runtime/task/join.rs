@@ -37,6 +37,17 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
+/// Cancels `header`'s task; shared by [`JoinHandle`] and [`AbortHandle`].
+fn abort_task(raw: NonNull<Header>) {
+    // SAFETY: both callers own a reference, so the task is alive.
+    let header = unsafe { raw.as_ref() };
+    if header.state.transition_to_cancelled() == TransitionToCancelled::CancelNow {
+        // SAFETY: the caller's reference keeps the task alive and the transition gave us
+        // RUNNING.
+        unsafe { (header.vtable.cancel)(raw) };
+    }
+}
+
 impl<T> JoinHandle<T> {
     /// Takes over the handle's reference to the task at `raw`, whose output type is `T`.
     pub(crate) fn from_raw(raw: NonNull<Header>) -> JoinHandle<T> {
@@ -70,12 +81,24 @@ impl<T> JoinHandle<T> {
     /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
     /// ```
     pub fn abort(&self) {
-        let header = self.header();
-        if header.state.transition_to_cancelled() == TransitionToCancelled::CancelNow {
-            // SAFETY: the handle's reference keeps the task alive and the transition gave us
-            // RUNNING.
-            unsafe { (header.vtable.cancel)(self.raw) };
-        }
+        abort_task(self.raw);
+    }
+
+    /// Returns a handle that can cancel the task without owning its output, for example
+    /// from inside the task itself, or after the `JoinHandle` was moved into an `.await`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// let abort = handle.abort_handle();
+    /// abort.abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.header().state.ref_inc();
+        AbortHandle { raw: self.raw }
     }
 
     /// Returns true once the task has finished: completed, panicked or been cancelled.
@@ -123,6 +146,75 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// A handle that cancels a task but cannot await it; see [`JoinHandle::abort_handle`].
+///
+/// It is `Clone`, `Send` and `Sync` whatever the task's output type, and dropping it does
+/// nothing to the task.
+pub struct AbortHandle {
+    raw: NonNull<Header>,
+}
+
+// SAFETY: an `AbortHandle` only touches the task's atomic state word and, when cancelling an
+// idle task, drops its `Send` future; it never reaches the output.
+unsafe impl Send for AbortHandle {}
+// SAFETY: as above; every method takes `&self` and is synchronised by the state word.
+unsafe impl Sync for AbortHandle {}
+
+impl AbortHandle {
+    /// Cancels the task, exactly like [`JoinHandle::abort`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// handle.abort_handle().abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort(&self) {
+        abort_task(self.raw);
+    }
+
+    /// Returns true once the task has finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async {});
+    /// let abort = handle.abort_handle();
+    /// rt.block_on(handle).unwrap();
+    /// assert!(abort.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        // SAFETY: the handle owns a reference, so the task is alive.
+        unsafe { self.raw.as_ref() }.state.load().is_complete()
+    }
+}
+
+impl Clone for AbortHandle {
+    fn clone(&self) -> AbortHandle {
+        // SAFETY: the handle owns a reference, so the task is alive.
+        unsafe { self.raw.as_ref() }.state.ref_inc();
+        AbortHandle { raw: self.raw }
+    }
+}
+
+impl Drop for AbortHandle {
+    fn drop(&mut self) {
+        // SAFETY: this releases the handle's own reference.
+        unsafe { super::harness::release(self.raw) };
+    }
+}
+
+impl std::fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AbortHandle")
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -54,7 +54,7 @@ use std::ptr::NonNull;
 
 pub(crate) use cell::Header;
 pub use error::JoinError;
-pub use join::JoinHandle;
+pub use join::{AbortHandle, JoinHandle};
 pub(crate) use raw::{Notified, Task};
 
 /// What a task needs from whoever runs it.
