@@ -189,6 +189,7 @@ impl Builder {
             parked: AtomicUsize::new(0),
             searching: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            workers_stopped: AtomicBool::new(false),
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
             remote_spawned: AtomicU64::new(0),
             hooks: self.hooks.clone(),

@@ -177,6 +177,8 @@ impl Drop for Runtime {
             }
         }
 
+        shared.workers_stopped.store(true, Ordering::SeqCst);
+
         // No worker runs any more: cancel every unfinished task here. Their destructors may
         // spawn or look for the current runtime, so they run inside its context (spawns now
         // get cancelled at once).

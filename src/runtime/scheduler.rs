@@ -56,6 +56,9 @@ pub(crate) struct Shared {
     /// Workers looking for work (stealing), plus those woken to do so.
     pub(crate) searching: AtomicUsize,
     pub(crate) shutdown: AtomicBool,
+    /// Set once every worker has stopped: from then on nobody takes tasks off the channel,
+    /// so whoever puts one there must take it back off.
+    pub(crate) workers_stopped: AtomicBool,
     pub(crate) metrics: Box<[CachePadded<WorkerMetrics>]>,
     /// Tasks spawned from outside the workers.
     pub(crate) remote_spawned: AtomicU64,
@@ -71,9 +74,11 @@ impl Shared {
     pub(crate) fn push_remote(&self, task: Notified) {
         // The receiver lives as long as `self`, so the send cannot fail.
         let _ = self.sender.send(Message::Task(task));
-        if self.shutdown.load(Ordering::SeqCst) {
+        if self.workers_stopped.load(Ordering::SeqCst) {
             // Shutdown may have drained the channel before our send landed: nobody will run
-            // what is there now, and the tasks in it are already cancelled.
+            // what is there now, and the tasks in it are already cancelled. (Before the
+            // workers stop, the channel must not be drained here: it carries their
+            // `Shutdown` messages.)
             self.drain_injector();
         }
     }

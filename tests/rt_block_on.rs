@@ -1,0 +1,172 @@
+//! `block_on`: on the calling thread, in the runtime's context, and never nested.
+
+mod common;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{on_each_runtime, watchdog};
+
+#[test]
+fn block_on_polls_on_the_calling_thread() {
+    on_each_runtime(|rt| {
+        let caller = std::thread::current().id();
+        let polled_on = rt.block_on(async { std::thread::current().id() });
+        assert_eq!(polled_on, caller);
+    });
+}
+
+#[test]
+fn block_on_drives_futures_woken_from_other_threads() {
+    on_each_runtime(|rt| {
+        let (sender, receiver) = futures::channel::oneshot::channel();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            sender.send(5).unwrap();
+        });
+        assert_eq!(rt.block_on(receiver).unwrap(), 5);
+    });
+}
+
+#[test]
+fn handle_current_finds_the_runtime_inside_block_on_and_on_workers() {
+    on_each_runtime(|rt| {
+        assert!(fiber::Handle::try_current().is_err());
+        rt.block_on(async {
+            let inside = fiber::Handle::current();
+            let on_worker = fiber::spawn(async { fiber::Handle::try_current().is_ok() });
+            assert!(on_worker.await.unwrap());
+            drop(inside);
+        });
+        assert!(fiber::Handle::try_current().is_err());
+    });
+}
+
+#[test]
+fn enter_makes_spawn_work_without_blocking() {
+    on_each_runtime(|rt| {
+        let handle = {
+            let _guard = rt.enter();
+            fiber::spawn(async { 9 })
+        };
+        assert!(fiber::Handle::try_current().is_err());
+        assert_eq!(rt.block_on(handle).unwrap(), 9);
+    });
+}
+
+#[test]
+#[should_panic(expected = "cannot call `block_on` from inside a fiber runtime")]
+fn nested_block_on_panics_with_a_clear_message() {
+    let rt = fiber::Runtime::new().unwrap();
+    rt.block_on(async { rt.block_on(async {}) });
+}
+
+#[test]
+#[should_panic(expected = "cannot call `block_on` from inside a fiber runtime")]
+fn global_block_on_inside_a_runtime_block_on_panics() {
+    let rt = fiber::Runtime::new().unwrap();
+    rt.block_on(async { fiber::block_on(async {}) });
+}
+
+#[test]
+fn block_on_on_a_worker_thread_panics_inside_the_task() {
+    on_each_runtime(|rt| {
+        let handle = rt.handle().clone();
+        let error = rt
+            .block_on(rt.spawn(async move { handle.block_on(async {}) }))
+            .unwrap_err();
+        assert!(error.is_panic());
+        assert!(
+            error.to_string().contains("cannot call `block_on`"),
+            "{error}"
+        );
+    });
+}
+
+#[test]
+fn the_context_is_restored_after_a_panicking_block_on() {
+    let rt = fiber::Runtime::new().unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { panic!("inside") })
+    }));
+    assert!(result.is_err());
+    assert!(fiber::Handle::try_current().is_err());
+    assert_eq!(rt.block_on(async { 1 }), 1);
+}
+
+#[test]
+#[should_panic(expected = "`fiber::spawn` called outside a fiber runtime")]
+fn spawn_outside_a_runtime_panics_with_a_clear_message() {
+    drop(fiber::spawn(async {}));
+}
+
+#[test]
+#[should_panic(expected = "`Handle::current` failed")]
+fn handle_current_outside_a_runtime_panics_naming_the_cause() {
+    let _ = fiber::Handle::current();
+}
+
+#[test]
+fn global_block_on_runs_spawned_tasks() {
+    watchdog(|| {
+        let sum = fiber::block_on(async {
+            let handles: Vec<_> = (0..100u64).map(|i| fiber::spawn(async move { i })).collect();
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 4950);
+    });
+}
+
+#[test]
+fn yield_now_returns_pending_once_under_any_executor() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counted = polls.clone();
+    futures::executor::block_on(async move {
+        let mut yield_once = std::pin::pin!(fiber::yield_now());
+        std::future::poll_fn(|cx| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            yield_once.as_mut().poll(cx)
+        })
+        .await;
+    });
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+#[should_panic(expected = "at least one worker thread")]
+fn zero_worker_threads_panics_clearly() {
+    fiber::Builder::new().worker_threads(0);
+}
+
+#[test]
+fn builder_names_threads_and_runs_hooks_once_per_worker() {
+    watchdog(|| {
+        let started = Arc::new(AtomicUsize::new(0));
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let (s, t) = (started.clone(), stopped.clone());
+        let rt = fiber::Builder::new()
+            .worker_threads(4)
+            .thread_name("fiber-test-worker")
+            .on_thread_start(move || {
+                assert_eq!(std::thread::current().name(), Some("fiber-test-worker"));
+                s.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_thread_stop(move || {
+                t.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        let name = rt
+            .block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) }))
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("fiber-test-worker"));
+        drop(rt);
+        assert_eq!(started.load(Ordering::SeqCst), 4);
+        assert_eq!(stopped.load(Ordering::SeqCst), 4);
+    });
+}
