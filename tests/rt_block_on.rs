@@ -111,7 +111,9 @@ fn handle_current_outside_a_runtime_panics_naming_the_cause() {
 fn global_block_on_runs_spawned_tasks() {
     watchdog(|| {
         let sum = fiber::block_on(async {
-            let handles: Vec<_> = (0..100u64).map(|i| fiber::spawn(async move { i })).collect();
+            let handles: Vec<_> = (0..100u64)
+                .map(|i| fiber::spawn(async move { i }))
+                .collect();
             let mut sum = 0;
             for handle in handles {
                 sum += handle.await.unwrap();

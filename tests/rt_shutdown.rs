@@ -33,7 +33,10 @@ fn drop_drops_every_pending_future_exactly_once_while_wakes_race_it() {
         let started = std::time::Instant::now();
         for round in 0..ROUNDS {
             let workers = if round % 2 == 0 { 1 } else { 4 };
-            let rt = fiber::Builder::new().worker_threads(workers).build().unwrap();
+            let rt = fiber::Builder::new()
+                .worker_threads(workers)
+                .build()
+                .unwrap();
             let counter = DropCounter::new();
             let wakers = Arc::new(Mutex::new(Vec::new()));
             let tasks = 20;
@@ -128,7 +131,9 @@ fn spawning_onto_a_handle_of_a_dropped_runtime_resolves_to_cancelled_at_once() {
         });
         assert!(dropped.is_set(), "the future is dropped at once");
         assert!(task.is_finished());
-        assert!(futures::executor::block_on(task).unwrap_err().is_cancelled());
+        assert!(futures::executor::block_on(task)
+            .unwrap_err()
+            .is_cancelled());
     });
 }
 

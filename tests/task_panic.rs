@@ -76,7 +76,10 @@ fn workers_survive_many_panicking_tasks() {
             }
         }
         assert_eq!(panics, 500);
-        assert_eq!(rt.block_on(rt.spawn(async { "still alive" })).unwrap(), "still alive");
+        assert_eq!(
+            rt.block_on(rt.spawn(async { "still alive" })).unwrap(),
+            "still alive"
+        );
     });
 }
 

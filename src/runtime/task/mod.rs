@@ -47,6 +47,8 @@ mod join;
 pub(crate) mod list;
 mod raw;
 pub(crate) mod state;
+#[cfg(test)]
+mod tests;
 mod waker;
 
 use std::future::Future;

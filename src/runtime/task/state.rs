@@ -56,7 +56,7 @@ pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// A new task: queued once, joinable, and referenced by the owner list, the first
 /// `Notified` and the `JoinHandle`.
-const INITIAL: usize = NOTIFIED | JOIN_INTEREST | 3 * REF_ONE;
+const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// The atomic state word of one task.
 pub(crate) struct State {

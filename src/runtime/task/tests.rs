@@ -1,0 +1,415 @@
+//! Model tests of the task state machine, with a minimal scheduler.
+//!
+//! Under `--cfg loom` each test is explored by loom over every interleaving (up to the
+//! preemption bound) with leak checking; otherwise each runs once on real threads, which is
+//! how Miri checks the unsafe code of the task module.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::list::OwnedTasks;
+use super::{new_task, Header, JoinError, JoinHandle, Notified, Schedule, Task};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+
+#[cfg(loom)]
+use loom::{model, sync::Arc, thread};
+#[cfg(not(loom))]
+use std::{sync::Arc, thread};
+
+#[cfg(not(loom))]
+fn model(test: impl Fn()) {
+    test();
+}
+
+/// A FIFO queue plus an owner list: the smallest scheduler a task can run on.
+struct Queue {
+    tasks: Mutex<VecDeque<Notified>>,
+    owned: OwnedTasks,
+}
+
+#[derive(Clone)]
+struct TestScheduler(Arc<Queue>);
+
+impl Schedule for TestScheduler {
+    fn schedule(&self, task: Notified) {
+        self.0.tasks.lock().unwrap().push_back(task);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule(task);
+    }
+
+    fn release(&self, task: NonNull<Header>) -> Option<Task> {
+        self.0.owned.remove(task)
+    }
+}
+
+impl TestScheduler {
+    fn new() -> TestScheduler {
+        TestScheduler(Arc::new(Queue {
+            tasks: Mutex::new(VecDeque::new()),
+            owned: OwnedTasks::new(1),
+        }))
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = new_task(future, self.clone());
+        match self.0.owned.bind(task) {
+            Ok(()) => self.schedule(notified),
+            Err(task) => {
+                drop(notified);
+                task.shutdown();
+            }
+        }
+        join
+    }
+
+    /// Runs the next queued task; false when the queue is empty.
+    fn run_one(&self) -> bool {
+        let task = self.0.tasks.lock().unwrap().pop_front();
+        match task {
+            Some(task) => {
+                task.run();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn run_until_idle(&self) {
+        while self.run_one() {}
+    }
+
+    /// What a runtime's drop does: cancel every unfinished task, then empty the queue.
+    fn shutdown(&self) {
+        for task in self.0.owned.close_and_take_all() {
+            task.shutdown();
+        }
+        let drained: Vec<Notified> = self.0.tasks.lock().unwrap().drain(..).collect();
+        drop(drained);
+    }
+}
+
+/// Counts drops of its guards.
+#[derive(Clone)]
+struct DropCounter(Arc<AtomicUsize>);
+
+struct CountOnDrop(Arc<AtomicUsize>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl DropCounter {
+    fn new() -> DropCounter {
+        DropCounter(Arc::new(AtomicUsize::new(0)))
+    }
+    fn guard(&self) -> CountOnDrop {
+        CountOnDrop(self.0.clone())
+    }
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A waker that records whether it was woken (std types: it is the test's, not the task's).
+#[derive(Default)]
+struct Flag(std::sync::atomic::AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn flag_waker() -> (std::sync::Arc<Flag>, Waker) {
+    let flag = std::sync::Arc::new(Flag::default());
+    (flag.clone(), Waker::from(flag))
+}
+
+/// Polls a join handle once with a throwaway waker.
+fn poll_join<T>(handle: &mut JoinHandle<T>) -> Poll<Result<T, JoinError>> {
+    let (_, waker) = flag_waker();
+    Pin::new(handle).poll(&mut Context::from_waker(&waker))
+}
+
+/// A future that stores its waker in `slot` and stays pending until `ready` is non-zero.
+fn wait_for(
+    ready: Arc<AtomicUsize>,
+    slot: Arc<Mutex<Option<Waker>>>,
+) -> impl Future<Output = usize> + Send {
+    std::future::poll_fn(move |cx| {
+        let value = ready.load(Ordering::SeqCst);
+        if value != 0 {
+            return Poll::Ready(value);
+        }
+        *slot.lock().unwrap() = Some(cx.waker().clone());
+        // A wake may have landed between the load and storing the waker.
+        match ready.load(Ordering::SeqCst) {
+            0 => Poll::Pending,
+            value => Poll::Ready(value),
+        }
+    })
+}
+
+#[test]
+fn wake_racing_poll_is_never_lost() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let slot = Arc::new(Mutex::new(None));
+        let mut handle = scheduler.spawn(wait_for(ready.clone(), slot.clone()));
+        scheduler.run_one();
+
+        let waker_thread = thread::spawn(move || {
+            ready.store(7, Ordering::SeqCst);
+            if let Some(waker) = slot.lock().unwrap().take() {
+                waker.wake();
+            }
+        });
+        scheduler.run_until_idle();
+        waker_thread.join().unwrap();
+        scheduler.run_until_idle();
+
+        assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(7));
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn wake_racing_completion_frees_the_task_once() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let slot = Arc::new(Mutex::new(None));
+        let inner = slot.clone();
+        let mut first = true;
+        let handle = scheduler.spawn(std::future::poll_fn(move |cx| {
+            if std::mem::take(&mut first) {
+                *inner.lock().unwrap() = Some(cx.waker().clone());
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(())
+        }));
+        drop(handle);
+        scheduler.run_one();
+        let waker = slot.lock().unwrap().take().unwrap();
+        let waker_thread = thread::spawn(move || waker.wake());
+        scheduler.run_until_idle();
+        waker_thread.join().unwrap();
+        scheduler.run_until_idle();
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn abort_racing_completion_drops_the_future_once() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let mut handle = scheduler.spawn(async move {
+            let _guard = guard;
+            5
+        });
+        let aborter = {
+            let abort = handle.abort_handle();
+            thread::spawn(move || abort.abort())
+        };
+        scheduler.run_until_idle();
+        aborter.join().unwrap();
+        scheduler.run_until_idle();
+        match poll_join(&mut handle) {
+            Poll::Ready(Ok(5)) => {}
+            Poll::Ready(Err(error)) => assert!(error.is_cancelled()),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(drops.count(), 1);
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn join_handle_dropped_while_the_task_completes_drops_the_output_once() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let mut handle = scheduler.spawn(async move { guard });
+        // Register a join waker first, so the completion has one to wake.
+        let (woken, waker) = flag_waker();
+        assert!(Pin::new(&mut handle)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        let dropper = thread::spawn(move || drop(handle));
+        scheduler.run_until_idle();
+        dropper.join().unwrap();
+        assert_eq!(drops.count(), 1);
+        let _ = woken;
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn join_waker_registered_while_the_task_completes_is_woken_or_sees_the_output() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let mut handle = scheduler.spawn(async { 3 });
+        let joiner = thread::spawn(move || {
+            let (woken, waker) = flag_waker();
+            match Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(result) => {
+                    assert_eq!(result.unwrap(), 3);
+                    None
+                }
+                Poll::Pending => Some((woken, handle)),
+            }
+        });
+        scheduler.run_until_idle();
+        if let Some((woken, mut handle)) = joiner.join().unwrap() {
+            assert!(woken.0.load(std::sync::atomic::Ordering::SeqCst));
+            assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(3));
+        }
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn the_last_waker_dropped_frees_the_task() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let slot = Arc::new(Mutex::new(None));
+        let inner = slot.clone();
+        drop(scheduler.spawn(std::future::poll_fn(move |cx| {
+            let _ = &guard;
+            *inner.lock().unwrap() = Some(cx.waker().clone());
+            Poll::<()>::Pending
+        })));
+        scheduler.run_until_idle();
+        let waker = slot.lock().unwrap().take().unwrap();
+        let clone = waker.clone();
+        // Shutdown drops the future; the wakers keep the allocation until both go.
+        scheduler.shutdown();
+        assert_eq!(drops.count(), 1);
+        let other = thread::spawn(move || drop(clone));
+        drop(waker);
+        other.join().unwrap();
+    });
+}
+
+#[test]
+fn shutdown_racing_a_wake_drops_the_future_once() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let slot = Arc::new(Mutex::new(None));
+        let mut handle = scheduler.spawn({
+            let wait = wait_for(ready.clone(), slot.clone());
+            async move {
+                let _guard = guard;
+                wait.await
+            }
+        });
+        scheduler.run_one();
+        let waker_thread = thread::spawn(move || {
+            ready.store(1, Ordering::SeqCst);
+            if let Some(waker) = slot.lock().unwrap().take() {
+                waker.wake();
+            }
+        });
+        scheduler.shutdown();
+        waker_thread.join().unwrap();
+        // A wake that landed after the shutdown's drain left a `Notified` behind.
+        scheduler.shutdown();
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    });
+}
+
+#[test]
+fn two_workers_run_nested_spawns_to_completion() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let inner = scheduler.clone();
+        let mut handle = scheduler.spawn(async move {
+            let child = inner.spawn(async { 20 });
+            child.await.unwrap() + 1
+        });
+        let other = {
+            let scheduler = scheduler.clone();
+            thread::spawn(move || scheduler.run_until_idle())
+        };
+        scheduler.run_until_idle();
+        other.join().unwrap();
+        scheduler.run_until_idle();
+        assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(21));
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn a_panicking_poll_completes_the_task_with_the_panic() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let mut handle = scheduler.spawn(async move {
+            let _guard = guard;
+            panic!("inside the task");
+        });
+        scheduler.run_until_idle();
+        assert_eq!(drops.count(), 1);
+        match poll_join(&mut handle) {
+            Poll::Ready(Err(error)) => assert!(error.is_panic()),
+            other => panic!("unexpected {other:?}"),
+        }
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn abort_of_an_idle_task_drops_the_future_on_the_spot() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let mut handle = scheduler.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        scheduler.run_until_idle();
+        handle.abort();
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn spawning_after_shutdown_cancels_at_once() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        scheduler.shutdown();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let mut handle = scheduler.spawn(async move {
+            let _guard = guard;
+        });
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    });
+}
