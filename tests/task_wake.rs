@@ -78,7 +78,8 @@ fn wakes_during_a_poll_requeue_the_task_once_after_the_poll() {
                 // Three wakes while running: exactly one more poll follows.
                 cx.waker().wake_by_ref();
                 cx.waker().wake_by_ref();
-                cx.waker().clone().wake();
+                let by_value = cx.waker().clone();
+                by_value.wake();
                 return Poll::Pending;
             }
             Poll::Ready(poll)

@@ -193,6 +193,7 @@ impl Builder {
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
             remote_spawned: AtomicU64::new(0),
             hooks: self.hooks.clone(),
+            epoch: std::time::Instant::now(),
         });
         let mut runtime = Runtime::new_with(Handle { shared });
         for (index, deque) in deques.into_iter().enumerate() {

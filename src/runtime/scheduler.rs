@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     /// Tasks spawned from outside the workers.
     pub(crate) remote_spawned: AtomicU64,
     pub(crate) hooks: Hooks,
+    /// The origin of the timestamps in the metrics.
+    pub(crate) epoch: std::time::Instant,
 }
 
 impl Shared {

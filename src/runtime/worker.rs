@@ -111,6 +111,10 @@ impl Worker {
     }
 
     fn run(&mut self) {
+        let shared = self.core.handle.shared.clone();
+        self.core
+            .metrics()
+            .set_busy_since(&shared.epoch, self.busy_since);
         while let Some(task) = self.next_task() {
             if self.searching {
                 self.stop_searching();
@@ -119,6 +123,7 @@ impl Worker {
             task.run();
         }
         self.record_busy_time();
+        self.core.metrics().set_parked();
     }
 
     /// The next task to run, or `None` when the runtime shuts down.
@@ -264,10 +269,14 @@ impl Worker {
                 continue;
             }
             self.record_busy_time();
+            self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
             let message = shared.receiver.recv();
             shared.parked.fetch_sub(1, Ordering::SeqCst);
             self.busy_since = Instant::now();
+            self.core
+                .metrics()
+                .set_busy_since(&shared.epoch, self.busy_since);
             match message {
                 Ok(Message::Task(task)) => return Some(task),
                 Ok(Message::Unpark) => self.adopt_search_token(),
@@ -281,6 +290,8 @@ impl Worker {
         let busy = now.duration_since(self.busy_since);
         self.busy_since = now;
         let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
-        metrics::add(&self.core.metrics().busy_nanos, nanos);
+        let metrics = self.core.metrics();
+        metrics::add(&metrics.busy_nanos, nanos);
+        metrics.set_busy_since(&self.core.shared().epoch, now);
     }
 }

@@ -127,6 +127,15 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // Leave the owner list first, so that whoever sees the task complete also sees it gone
+    // from the list (and from `num_alive_tasks`). Shutdown skips a task in our hands, so
+    // nobody misses it meanwhile.
+    let ptr = NonNull::from(&cell.header);
+    let released = cell.scheduler.release(ptr);
+    let references = references + usize::from(released.is_some());
+    // The owner list's reference is folded into the decrement below.
+    std::mem::forget(released);
+
     let previous = cell.header.state.transition_to_complete();
     if !previous.is_join_interested() {
         // Nobody will read the output: drop it now, and do not let its destructor's panic
@@ -142,11 +151,6 @@ where
         });
     }
 
-    let ptr = NonNull::from(&cell.header);
-    let released = cell.scheduler.release(ptr);
-    let references = references + usize::from(released.is_some());
-    // The owner list's reference is folded into the decrement below.
-    std::mem::forget(released);
     // SAFETY: these references are ours to release, and `cell` is not used afterwards.
     unsafe { drop_reference::<F, S>(ptr, references) };
 }
