@@ -41,7 +41,7 @@ where
         TransitionToRunning::Poll => {}
         TransitionToRunning::Cancel => {
             cancel_future(cell);
-            complete(cell, 1);
+            complete::<F, S>(ptr, 1);
             return;
         }
         TransitionToRunning::Failed => {
@@ -73,7 +73,7 @@ where
             TransitionToIdle::Requeue => cell.scheduler.yield_now(Notified::from_raw(ptr)),
             TransitionToIdle::Cancel => {
                 cancel_future(cell);
-                complete(cell, 1);
+                complete::<F, S>(ptr, 1);
             }
         },
         Ok(Poll::Ready(output)) => {
@@ -84,13 +84,13 @@ where
                 Err(panic) => Err(JoinError::panic(panic)),
             };
             set_stage(cell, Stage::Finished(result));
-            complete(cell, 1);
+            complete::<F, S>(ptr, 1);
         }
         Err(panic) => {
             // A panicking destructor after a panicking poll: keep the first payload.
             let _ = drop_future(cell);
             set_stage(cell, Stage::Finished(Err(JoinError::panic(panic))));
-            complete(cell, 1);
+            complete::<F, S>(ptr, 1);
         }
     }
 }
@@ -119,18 +119,22 @@ fn cancel_future<F: Future, S>(cell: &Cell<F, S>) {
     set_stage(cell, Stage::Finished(Err(result)));
 }
 
-/// Marks the task complete, hands the output to the `JoinHandle` (or drops it), leaves the
-/// owner list, and releases `references` held by the caller.
-fn complete<F, S>(cell: &Cell<F, S>, references: usize)
+/// Leaves the owner list, marks the task complete, hands the output to the `JoinHandle` (or
+/// drops it), and releases `references` held by the caller. `ptr` is the task's own pointer,
+/// whose provenance covers the whole allocation (one made from `&cell.header` would not do
+/// for freeing it). The caller holds RUNNING.
+fn complete<F, S>(ptr: NonNull<Header>, references: usize)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: the caller holds RUNNING on a live task of this type. (A local, not a
+    // parameter: a reference parameter may not outlive the allocation freed at the end.)
+    let cell = unsafe { cell::<F, S>(ptr) };
     // Leave the owner list first, so that whoever sees the task complete also sees it gone
     // from the list (and from `num_alive_tasks`). Shutdown skips a task in our hands, so
     // nobody misses it meanwhile.
-    let ptr = NonNull::from(&cell.header);
     let released = cell.scheduler.release(ptr);
     let references = references + usize::from(released.is_some());
     // The owner list's reference is folded into the decrement below.
@@ -199,7 +203,7 @@ where
     // SAFETY: the caller holds a reference and just took RUNNING for this cancellation.
     let cell = unsafe { cell::<F, S>(ptr) };
     cancel_future(cell);
-    complete(cell, 0);
+    complete::<F, S>(ptr, 0);
 }
 
 pub(super) unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, out: *mut (), waker: &Waker)
