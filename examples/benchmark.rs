@@ -309,10 +309,8 @@ impl BenchSpawner for Arc<async_executor::Executor<'static>> {
         futures_lite::future::yield_now()
     }
 
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        async move {
-            async_io::Timer::after(duration).await;
-        }
+    async fn sleep(duration: Duration) {
+        async_io::Timer::after(duration).await;
     }
 }
 
@@ -369,10 +367,8 @@ impl BenchSpawner for futures::executor::ThreadPool {
         futures_lite::future::yield_now()
     }
 
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        async move {
-            async_io::Timer::after(duration).await;
-        }
+    async fn sleep(duration: Duration) {
+        async_io::Timer::after(duration).await;
     }
 }
 
@@ -662,15 +658,10 @@ fn block_on_ready(block_on: impl Fn(std::future::Ready<u64>) -> u64) -> f64 {
 }
 
 /// A task that stays pending until its sender is dropped.
-fn pending_task(
-    released: oneshot::Receiver<()>,
-    polled: Arc<AtomicUsize>,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        polled.fetch_add(1, Ordering::SeqCst);
-        let _ = released.await;
-        polled.fetch_sub(1, Ordering::SeqCst);
-    }
+async fn pending_task(released: oneshot::Receiver<()>, polled: Arc<AtomicUsize>) {
+    polled.fetch_add(1, Ordering::SeqCst);
+    let _ = released.await;
+    polled.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Live heap bytes per spawned, still pending task, less the size of its future.
