@@ -1284,13 +1284,15 @@ mod plot {
             .x_label_formatter(&|x| {
                 let (group, slot) = (x / slots, x % slots);
                 match workloads.get(group as usize) {
-                    Some(workload) if slot == slots / 2 - 1 => workload.name().to_string(),
+                    // Under the middle of the group's bars.
+                    Some(workload) if slot == names.len() as i32 / 2 => workload.name().to_string(),
                     _ => String::new(),
                 }
             })
             .x_label_style(("sans-serif", 14))
             .y_desc("time / best peer's time (log scale)")
             .y_label_formatter(&|y| format!("{y:.2}"))
+            .y_label_style(("sans-serif", 14))
             .draw()?;
         for (index, name) in names.iter().enumerate() {
             let color = COLORS[index % COLORS.len()];
@@ -1351,34 +1353,36 @@ mod plot {
             .margin(20)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(0..names.len() as i32 * 2, low..high)?;
+            .build_cartesian_2d(0..names.len() as i32 * 4, low..high)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(names.len() * 2)
-            .x_label_formatter(&|x| match (x % 2, names.get((x / 2) as usize)) {
-                (0, Some(name)) => name.to_string(),
+            .x_labels(names.len() * 4)
+            // Under the middle of each bar.
+            .x_label_formatter(&|x| match (x % 4, names.get((x / 4) as usize)) {
+                (1, Some(name)) => name.to_string(),
                 _ => String::new(),
             })
             .x_label_style(("sans-serif", 16))
-            .y_desc("bytes")
+            .y_desc("bytes (line: the 64 B goal)")
+            .y_label_style(("sans-serif", 14))
             .draw()?;
         chart.draw_series(bars.iter().map(|&(index, value)| {
-            let x = index as i32 * 2;
+            let x = index as i32 * 4;
             Rectangle::new(
-                [(x, 0.0), (x + 1, value)],
+                [(x, 0.0), (x + 2, value)],
                 COLORS[index % COLORS.len()].filled(),
             )
         }))?;
         chart.draw_series(bars.iter().map(|&(index, value)| {
             Text::new(
                 format!("{value:.0} B"),
-                (index as i32 * 2, value + high * 0.02),
+                (index as i32 * 4, value + high * 0.04),
                 ("sans-serif", 16),
             )
         }))?;
         chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0, 64.0), (names.len() as i32 * 2, 64.0)],
+            vec![(0, 64.0), (names.len() as i32 * 4, 64.0)],
             BLACK.stroke_width(1),
         )))?;
         root.present()?;
