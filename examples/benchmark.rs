@@ -994,7 +994,7 @@ fn main() {
                             .push(value);
                         let _ = writeln!(
                             csv,
-                            "{name},{},{},{round},{value}",
+                            "{name},{},{},{round},{value:.6}",
                             workload.name(),
                             config.threads
                         );
@@ -1046,7 +1046,7 @@ fn main() {
                     results
                         .rounds
                         .insert((name, Workload::IdleCpu), vec![percent]);
-                    let _ = writeln!(csv, "{name},idle_cpu,{},1,{percent}", config.threads);
+                    let _ = writeln!(csv, "{name},idle_cpu,{},1,{percent:.6}", config.threads);
                 }
                 other => {
                     results
