@@ -815,7 +815,12 @@ fn watched_round(
             }));
         })
         .expect("failed to start a round thread");
-    match outcome.recv_timeout(config.watchdog) {
+    // The idle window alone takes a second: never count that as stuck.
+    let limit = match workload {
+        Workload::IdleCpu => config.watchdog.max(IDLE_WINDOW * 5),
+        _ => config.watchdog,
+    };
+    match outcome.recv_timeout(limit) {
         Ok(outcome) => {
             let _ = thread.join();
             outcome
@@ -981,10 +986,16 @@ fn main() {
         // Round 0 is the warm-up; runtimes take turns within each round.
         for round in 0..=config.rounds {
             for (name, slot) in contenders.iter_mut() {
-                let Some(contender) = slot else { continue };
                 if *name == FIBER_GLOBAL && workload != Workload::BlockOnReady {
                     continue;
                 }
+                let Some(contender) = slot else {
+                    results
+                        .notes
+                        .entry((name, workload))
+                        .or_insert_with(|| "skipped (stuck earlier)".into());
+                    continue;
+                };
                 match watched_round(contender, workload, &config) {
                     Outcome::Value(value) if round > 0 => {
                         results
@@ -1039,7 +1050,13 @@ fn main() {
         }
     }
     if config.only.contains(&Workload::IdleCpu) {
-        for name in survivors {
+        for &name in &names {
+            if !survivors.contains(&name) {
+                results
+                    .notes
+                    .insert((name, Workload::IdleCpu), "skipped (stuck earlier)".into());
+                continue;
+            }
             let contender = start(name, config.threads);
             match watched_round(&contender, Workload::IdleCpu, &config) {
                 Outcome::Value(percent) => {
@@ -1048,10 +1065,23 @@ fn main() {
                         .insert((name, Workload::IdleCpu), vec![percent]);
                     let _ = writeln!(csv, "{name},idle_cpu,{},1,{percent:.6}", config.threads);
                 }
-                other => {
+                Outcome::NotApplicable(reason) => {
                     results
                         .notes
-                        .insert((name, Workload::IdleCpu), format!("{other:?}"));
+                        .insert((name, Workload::IdleCpu), reason.into());
+                }
+                Outcome::Failed(message) => {
+                    println!("  {name} FAILED idle_cpu: {message}");
+                    results
+                        .notes
+                        .insert((name, Workload::IdleCpu), "FAILED".into());
+                }
+                Outcome::Stuck => {
+                    println!("  {name} STUCK in idle_cpu");
+                    results
+                        .notes
+                        .insert((name, Workload::IdleCpu), "STUCK".into());
+                    std::mem::forget(contender);
                 }
             }
         }
@@ -1070,6 +1100,16 @@ fn main() {
         if let Err(error) = plot::draw(dir, &results, &names, &config) {
             eprintln!("no charts drawn: {error}");
         }
+    }
+    let troubles: Vec<String> = results
+        .notes
+        .iter()
+        .filter(|(_, note)| *note == "STUCK" || *note == "FAILED")
+        .map(|((name, workload), note)| format!("{name} {note} in {}", workload.name()))
+        .collect();
+    if !troubles.is_empty() {
+        eprintln!("some rounds did not complete: {}", troubles.join("; "));
+        std::process::exit(1);
     }
 }
 
