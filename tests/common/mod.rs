@@ -20,17 +20,25 @@ const WATCHDOG_LIMIT: Duration = Duration::from_secs(10);
 ///
 /// A panic in `body` is passed on unchanged, so `#[should_panic(expected = ...)]` works.
 pub fn watchdog<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -> T {
+    watchdog_for(WATCHDOG_LIMIT, body)
+}
+
+/// [`watchdog`] with a limit of its own, for the stress tests.
+pub fn watchdog_for<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (sender, receiver) = mpsc::channel();
     let thread = std::thread::spawn(move || {
         let _ = sender.send(body());
     });
-    match receiver.recv_timeout(WATCHDOG_LIMIT) {
+    match receiver.recv_timeout(limit) {
         Ok(value) => {
             thread.join().expect("the test thread finished");
             value
         }
         Err(RecvTimeoutError::Timeout) => {
-            panic!("the test body was still running after {WATCHDOG_LIMIT:?}: it hangs")
+            panic!("the test body was still running after {limit:?}: it hangs")
         }
         Err(RecvTimeoutError::Disconnected) => match thread.join() {
             Err(panic) => std::panic::resume_unwind(panic),
