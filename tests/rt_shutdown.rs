@@ -190,3 +190,22 @@ fn a_runtime_created_and_dropped_repeatedly_stops_every_thread() {
         assert_eq!(counter.count(), 1000);
     });
 }
+
+#[test]
+fn dropping_a_runtime_inside_its_own_task_panics_clearly() {
+    watchdog(|| {
+        let rt = Arc::new(Mutex::new(Some(fiber::Runtime::new().unwrap())));
+        let inner = rt.clone();
+        let handle = rt.lock().unwrap().as_ref().unwrap().spawn(async move {
+            let own = inner.lock().unwrap().take();
+            drop(own);
+        });
+        let error = futures::executor::block_on(handle).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("dropped by one of its own tasks"),
+            "{error}"
+        );
+    });
+}

@@ -165,16 +165,22 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         let shared = &self.handle.shared;
+        if context::with_worker(shared, |worker| worker.is_some()) {
+            // Waiting for our own thread to stop would never end, and cancelling the task
+            // that is running this drop would pull its future out from under it.
+            if std::thread::panicking() {
+                return;
+            }
+            panic!(
+                "a fiber runtime was dropped by one of its own tasks: drop it from outside                  the runtime (for example after `block_on` returns)"
+            );
+        }
         shared.shutdown.store(true, Ordering::SeqCst);
         for _ in 0..self.threads.len() {
             let _ = shared.sender.send(Message::Shutdown);
         }
-        let current = std::thread::current().id();
         for thread in self.threads.drain(..) {
-            // A runtime dropped by one of its own tasks cannot wait for its own thread.
-            if thread.thread().id() != current {
-                let _ = thread.join();
-            }
+            let _ = thread.join();
         }
 
         shared.workers_stopped.store(true, Ordering::SeqCst);

@@ -15,9 +15,12 @@
 //!
 //! The reference count in the state word counts these kinds of references:
 //!
-//! - **The owner list** ([`list`]) holds one while the task is unfinished. It touches only
-//!   the header's links, under its shard lock. Completion unlinks the task and drops this
-//!   reference; shutdown takes every remaining one to cancel the task.
+//! - **The owner list** ([`list`]) holds one from spawn until the task completes. It touches
+//!   only the header's links, under its shard lock. The completing thread (which holds
+//!   `RUNNING`) unlinks the task just before setting `COMPLETE` and drops this reference;
+//!   shutdown takes every remaining one to cancel the task. So a task that is neither
+//!   running nor complete always has this reference, which is why a worker may release its
+//!   own reference in the same step that makes the task idle.
 //! - **`Notified`** ([`raw`]): a task in a run queue. Only the thread that takes it out of the
 //!   queue and wins the `RUNNING` flag may touch the stage, to poll or cancel the future.
 //! - **`JoinHandle`** ([`join`]): may read the stage only once `COMPLETE` is set, and may
@@ -37,7 +40,7 @@
 //! idle, releasing the queue's reference, unless a wake arrived during the poll: then the
 //! same reference goes back to the queue, so a task woken while running is queued once, after
 //! the poll. On `Ready` (or a panic, or a cancellation) the future is dropped, the output
-//! stored, `COMPLETE` set, the join waker woken, and the task leaves the owner list. The
+//! stored, the task leaves the owner list, `COMPLETE` is set and the join waker woken. The
 //! allocation is freed when the last reference goes.
 
 mod cell;

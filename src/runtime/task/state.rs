@@ -30,8 +30,8 @@
 //!
 //! # Reference count
 //!
-//! The bits above [`REF_SHIFT`] count references: the owner list's (while the task is not
-//! complete), the `JoinHandle`'s, one per `Waker`, and one per `Notified` in a queue or being
+//! The bits above [`REF_SHIFT`] count references: the owner list's (until the task
+//! completes), the `JoinHandle`'s or an `AbortHandle`'s, one per `Waker`, and one per `Notified` in a queue or being
 //! run. The allocation is freed when the count reaches zero.
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
