@@ -20,9 +20,12 @@ pub struct JoinError {
     repr: Repr,
 }
 
+/// Boxed once more so that a `JoinError` is one thin pointer: it shares the task's
+/// allocation with the future, so every byte it saves is saved on every task. Panics are rare
+/// enough to pay the extra allocation.
 enum Repr {
     Cancelled,
-    Panic(SyncPanic),
+    Panic(Box<SyncPanic>),
 }
 
 /// A panic payload that can be shared between threads because nothing ever looks at it
@@ -42,7 +45,7 @@ impl JoinError {
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(SyncPanic(payload)),
+            repr: Repr::Panic(Box::new(SyncPanic(payload))),
         }
     }
 
@@ -107,16 +110,17 @@ impl JoinError {
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(SyncPanic(payload)) => Ok(payload),
+            Repr::Panic(panic) => Ok(panic.0),
             Repr::Cancelled => Err(self),
         }
     }
 
     /// The panic message, when the payload is a `&str` or a `String`.
     fn panic_message(&self) -> Option<&str> {
-        let Repr::Panic(SyncPanic(payload)) = &self.repr else {
+        let Repr::Panic(panic) = &self.repr else {
             return None;
         };
+        let payload = &panic.0;
         payload
             .downcast_ref::<&'static str>()
             .copied()
