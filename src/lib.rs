@@ -63,3 +63,16 @@ pub use runtime::{
 
 #[doc(hidden)]
 pub use macros::__private;
+
+// Compile-time check of which types may cross and be shared between threads.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Runtime>();
+    send_sync::<Handle>();
+    send_sync::<Builder>();
+    send_sync::<JoinHandle<String>>();
+    send_sync::<AbortHandle>();
+    send_sync::<JoinError>();
+    send_sync::<RuntimeMetrics>();
+    send_sync::<TryCurrentError>();
+};

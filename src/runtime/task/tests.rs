@@ -185,7 +185,22 @@ fn wake_racing_poll_is_never_lost() {
         let scheduler = TestScheduler::new();
         let ready = Arc::new(AtomicUsize::new(0));
         let slot = Arc::new(Mutex::new(None));
-        let mut handle = scheduler.spawn(wait_for(ready.clone(), slot.clone()));
+        let waiting = wait_for(ready.clone(), slot.clone());
+        // The first two polls wake the task themselves, so the other thread's wake can land
+        // before, during or after any of the three polls.
+        let mut self_wakes = 2;
+        let mut handle = scheduler.spawn(async move {
+            let mut waiting = std::pin::pin!(waiting);
+            std::future::poll_fn(|cx| {
+                let polled = waiting.as_mut().poll(cx);
+                if polled.is_pending() && self_wakes > 0 {
+                    self_wakes -= 1;
+                    cx.waker().wake_by_ref();
+                }
+                polled
+            })
+            .await
+        });
         scheduler.run_one();
 
         let waker_thread = thread::spawn(move || {
