@@ -76,3 +76,8 @@ const _: fn() = || {
     send_sync::<RuntimeMetrics>();
     send_sync::<TryCurrentError>();
 };
+
+/// The README's code, compiled and run as a doctest so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
