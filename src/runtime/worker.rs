@@ -17,7 +17,7 @@ use super::task::Notified;
 /// spawns are served even while local work never runs out.
 const INJECTOR_INTERVAL: u32 = 61;
 /// The most tasks a worker moves from the injector to its own queue at once.
-const MAX_INJECTOR_BATCH: usize = 32;
+const MAX_INJECTOR_BATCH: usize = 128;
 /// How many tasks in a row may run from the LIFO slot before the local queue gets a turn;
 /// without a bound, two tasks waking each other would starve the rest.
 const MAX_LIFO_STREAK: u32 = 3;
