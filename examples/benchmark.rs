@@ -767,6 +767,9 @@ impl Contender for FiberGlobal {
     }
 }
 
+/// The pause before each runtime's turn in a round.
+const SETTLE: Duration = Duration::from_millis(5);
+
 const FIBER: &str = "fiber";
 const FIBER_GLOBAL: &str = "fiber::block_on";
 const PEERS: [&str; 3] = ["tokio", "async-executor", "futures"];
@@ -985,7 +988,11 @@ fn main() {
         let workload_start = Instant::now();
         // Round 0 is the warm-up; runtimes take turns within each round.
         for round in 0..=config.rounds {
-            for (name, slot) in contenders.iter_mut() {
+            // Each round starts with a different runtime, so that whatever the previous turn
+            // leaves behind (caches, allocator state) falls on each runtime alike.
+            let turns = contenders.len();
+            for turn in 0..turns {
+                let (name, slot) = &mut contenders[(turn + round) % turns];
                 if *name == FIBER_GLOBAL && workload != Workload::BlockOnReady {
                     continue;
                 }
@@ -996,6 +1003,9 @@ fn main() {
                         .or_insert_with(|| "skipped (stuck earlier)".into());
                     continue;
                 };
+                // Let the previous runtime's workers finish spinning and park, so that no
+                // runtime's turn starts on cores still busy with another's idle threads.
+                thread::sleep(SETTLE);
                 match watched_round(contender, workload, &config) {
                     Outcome::Value(value) if round > 0 => {
                         results
