@@ -111,13 +111,21 @@ macro_rules! __join_internal {
         let mut rotation = $crate::__private::Rotation::new($count, 0, $biased);
         let outputs = $crate::__private::poll_fn(|cx| {
             let mut all_done = true;
-            for branch in rotation.next_order() {
-                let poll = match branch {
-                    $($index => $crate::__private::MaybeDone::poll_done($name.as_mut(), cx),)*
-                    _ => ::core::unreachable!(),
-                };
-                all_done &= poll.is_ready();
-            }
+            // The branches from `start` to the end, then those before it: unrolled, so each
+            // poll is a direct call rather than a jump through a table.
+            let start = rotation.advance();
+            $(
+                if $index >= start {
+                    all_done &= $crate::__private::MaybeDone::poll_done($name.as_mut(), cx)
+                        .is_ready();
+                }
+            )*
+            $(
+                if $index < start {
+                    all_done &= $crate::__private::MaybeDone::poll_done($name.as_mut(), cx)
+                        .is_ready();
+                }
+            )*
             if all_done {
                 $crate::__private::Poll::Ready((
                     $($crate::__private::MaybeDone::take_output($name.as_mut()),)*

@@ -183,13 +183,27 @@ impl Rotation {
         }
     }
 
+    /// The branch to poll first this time; moves the start on unless biased.
+    pub fn advance(&mut self) -> usize {
+        let start = self.start;
+        if !self.biased {
+            self.start = if start + 1 == self.count {
+                0
+            } else {
+                start + 1
+            };
+        }
+        start
+    }
+
     /// The branch indices to poll this time, in order; moves the start on unless biased.
     pub fn next_order(&mut self) -> impl Iterator<Item = usize> {
         let (start, count) = (self.start, self.count);
         if !self.biased {
-            self.start = (start + 1) % count;
+            self.start = if start + 1 == count { 0 } else { start + 1 };
         }
-        (0..count).map(move |offset| (start + offset) % count)
+        // Two plain ranges rather than `(start + offset) % count`: no division per branch.
+        (start..count).chain(0..start)
     }
 }
 
