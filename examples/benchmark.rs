@@ -24,14 +24,13 @@
 //! `bytes_per_task.png`; it needs a TrueType font, looked up at `$BENCH_FONT` and then at the
 //! usual DejaVu Sans paths, and skips the charts (saying so) when none is found.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::thread;
@@ -43,44 +42,11 @@ use futures::task::SpawnExt;
 // ---------------------------------------------------------------------------------------------
 // Counting allocator, for bytes_per_task.
 
-/// The system allocator, counting live bytes.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so each
-// upholds `GlobalAlloc`'s contract exactly as `System` does; the counting has no effect on it.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: our caller upholds `alloc`'s contract, which `System::alloc` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: our caller upholds `alloc_zeroed`'s contract, which `System` shares.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by this allocator, hence by `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: our caller upholds `realloc`'s contract, which `System::realloc` shares.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 // ---------------------------------------------------------------------------------------------
 // The runtimes, behind one interface.
@@ -678,14 +644,16 @@ fn bytes_per_task<R: BenchRuntime>(runtime: &R) -> f64 {
     // count against the tasks.
     let mut receivers = receivers.into_iter();
 
-    let before = LIVE_BYTES.load(Ordering::SeqCst);
+    counting_alloc::set_counting(true);
+    let before = counting_alloc::live_bytes();
     for released in &mut receivers {
         spawner.spawn(pending_task(released, polled.clone()));
     }
     while polled.load(Ordering::SeqCst) < PENDING_TASKS {
         thread::sleep(Duration::from_millis(1));
     }
-    let after = LIVE_BYTES.load(Ordering::SeqCst);
+    let after = counting_alloc::live_bytes();
+    counting_alloc::set_counting(false);
 
     drop(senders);
     while polled.load(Ordering::SeqCst) > 0 {

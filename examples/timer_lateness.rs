@@ -7,48 +7,19 @@
 //! still pending) `Sleep` adds, counted by a wrapper around the system allocator; the
 //! `Sleep` value itself (`size_of::<Sleep>()`) is not included.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::task::Context;
 use std::time::{Duration, Instant};
 
 use fiber::time::{sleep, Sleep};
 use futures::executor::block_on;
 
-/// The system allocator, counting live bytes.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so each
-// upholds `GlobalAlloc`'s contract exactly as `System` does; the counting has no effect on it.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: our caller upholds `alloc`'s contract, which `System::alloc` shares.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by this allocator, hence by `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: our caller upholds `realloc`'s contract, which `System::realloc` shares.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Durations of 1 to 20 ms in a fixed pseudo-random order.
 fn one_to_twenty_millis(count: usize) -> Vec<Duration> {
@@ -84,11 +55,11 @@ fn main() {
     let mut cx = Context::from_waker(&waker);
     let mut pending: Vec<Sleep> = Vec::with_capacity(count);
     pending.extend((0..count).map(|_| sleep(Duration::from_secs(3600))));
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = counting_alloc::live_bytes();
     for pause in &mut pending {
         assert!(Pin::new(pause).poll(&mut cx).is_pending());
     }
-    let after = LIVE_BYTES.load(Ordering::Relaxed);
+    let after = counting_alloc::live_bytes();
     println!(
         "heap per pending sleep: {:.1} bytes ({count} registered; the Sleep value itself is {} bytes)",
         (after - before) as f64 / count as f64,
