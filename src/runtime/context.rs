@@ -88,14 +88,25 @@ pub(crate) fn enter_handle(handle: &Handle) -> ContextGuard {
 /// Enters `handle` for a `block_on`, panicking if this thread is already inside a runtime.
 #[track_caller]
 pub(crate) fn enter_block_on(handle: &Handle) -> ContextGuard {
-    if CONTEXT.with(|context| context.entered.get()) {
-        panic!(
+    let shared = Arc::as_ptr(&handle.shared);
+    let guard = CONTEXT.with(|context| {
+        if context.entered.get() {
+            return None;
+        }
+        Some(ContextGuard {
+            handle: context.handle.replace(shared),
+            worker: context.worker.replace(ptr::null()),
+            entered: context.entered.replace(true),
+        })
+    });
+    match guard {
+        Some(guard) => guard,
+        None => panic!(
             "cannot call `block_on` from inside a fiber runtime (a worker thread or another \
              `block_on`): it would block the thread that drives other tasks. `.await` the \
              future instead, or `spawn` it and await the `JoinHandle`."
-        );
+        ),
     }
-    replace(Arc::as_ptr(&handle.shared), ptr::null(), true)
 }
 
 /// Marks this thread as worker `core` of the runtime `handle` until the guard drops.
