@@ -172,3 +172,36 @@ fn builder_names_threads_and_runs_hooks_once_per_worker() {
         assert_eq!(stopped.load(Ordering::SeqCst), 4);
     });
 }
+
+#[test]
+fn a_forgotten_enter_guard_leaves_a_valid_context() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        std::mem::forget(rt.enter());
+        drop(rt);
+        // The context still names the (now shut down) runtime, safely.
+        let handle = fiber::Handle::try_current().expect("the leaked context");
+        let task = handle.spawn(async {});
+        assert!(futures::executor::block_on(task)
+            .unwrap_err()
+            .is_cancelled());
+    });
+}
+
+#[test]
+fn enter_guards_dropped_out_of_order_stay_memory_safe() {
+    watchdog(|| {
+        let first = fiber::Runtime::new().unwrap();
+        let second = fiber::Runtime::new().unwrap();
+        let guard_one = first.enter();
+        let guard_two = second.enter();
+        drop(guard_one);
+        drop(guard_two);
+        drop(first);
+        // The context points at `first` again, which the context keeps alive.
+        let handle = fiber::Handle::try_current().expect("a context");
+        assert!(futures::executor::block_on(handle.spawn(async {}))
+            .unwrap_err()
+            .is_cancelled());
+    });
+}

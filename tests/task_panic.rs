@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::future::Future;
+
 use common::on_each_runtime;
 
 #[test]
@@ -111,4 +113,32 @@ fn join_error_is_send_sync_and_an_error() {
     assert_send_sync::<fiber::JoinHandle<String>>();
     assert_send_sync::<fiber::AbortHandle>();
     assert_send_sync::<fiber::RuntimeMetrics>();
+}
+
+#[test]
+fn a_panicking_join_waker_does_not_kill_the_worker() {
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    struct PanickingWaker;
+    impl Wake for PanickingWaker {
+        fn wake(self: Arc<Self>) {
+            panic!("join waker panicked");
+        }
+    }
+
+    common::watchdog(|| {
+        let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+        let (release, wait) = futures::channel::oneshot::channel::<()>();
+        let mut handle = rt.spawn(async move { wait.await.unwrap() });
+        let waker = Waker::from(Arc::new(PanickingWaker));
+        let polled = std::pin::Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        release.send(()).unwrap();
+        // The completing worker wakes the panicking waker, and carries on.
+        for i in 0..10 {
+            assert_eq!(rt.block_on(rt.spawn(async move { i })).unwrap(), i);
+        }
+        rt.block_on(handle).unwrap();
+    });
 }

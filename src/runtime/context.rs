@@ -10,7 +10,9 @@ use super::worker::WorkerCore;
 use std::sync::Arc;
 
 struct Context {
-    /// The runtime whose handle `Handle::current` returns; null outside any runtime.
+    /// The runtime whose handle `Handle::current` returns; null outside any runtime. While
+    /// it is not null, the context owns one strong count of it (from `Arc::into_raw`), so it
+    /// stays valid even if a guard is forgotten or guards are dropped out of order.
     handle: Cell<*const Shared>,
     /// This thread's worker, while it runs the worker loop.
     worker: Cell<*const WorkerCore>,
@@ -34,8 +36,8 @@ pub(crate) fn try_current() -> Option<Handle> {
     if shared.is_null() {
         return None;
     }
-    // SAFETY: the pointer was set from a live `Arc<Shared>` by a guard that keeps it alive
-    // until the guard restores the previous value, so taking one more strong count is sound.
+    // SAFETY: the context owns a strong count of a non-null `handle`, so the `Shared` is
+    // alive and taking one more count for the returned handle is sound.
     let shared = unsafe {
         Arc::increment_strong_count(shared);
         Arc::from_raw(shared)
@@ -55,6 +57,7 @@ pub(crate) fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCore>
 /// Restores the previous context when dropped.
 #[must_use]
 pub(crate) struct ContextGuard {
+    /// The handle to put back; the guard owns its strong count until then.
     handle: *const Shared,
     worker: *const WorkerCore,
     entered: bool,
@@ -62,54 +65,55 @@ pub(crate) struct ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        CONTEXT.with(|context| {
-            context.handle.set(self.handle);
+        let current = CONTEXT.with(|context| {
             context.worker.set(self.worker);
             context.entered.set(self.entered);
+            context.handle.replace(self.handle)
         });
+        release(current);
     }
 }
 
-fn replace(handle: *const Shared, worker: *const WorkerCore, entered: bool) -> ContextGuard {
+/// Gives up the strong count a context or guard owned.
+fn release(handle: *const Shared) {
+    if !handle.is_null() {
+        // SAFETY: every non-null handle pointer in the context or a guard came from
+        // `Arc::into_raw` and owns one strong count, which is released exactly once: here,
+        // when it leaves the context.
+        unsafe { Arc::decrement_strong_count(handle) };
+    }
+}
+
+/// Installs a new context; the guard puts the old one back.
+fn replace(handle: &Handle, worker: *const WorkerCore, entered: bool) -> ContextGuard {
+    let owned = Arc::into_raw(handle.shared.clone());
     CONTEXT.with(|context| ContextGuard {
-        handle: context.handle.replace(handle),
+        handle: context.handle.replace(owned),
         worker: context.worker.replace(worker),
         entered: context.entered.replace(entered),
     })
 }
 
 /// Makes `handle` the current runtime (for `spawn`, `Handle::current`) until the guard drops.
-/// The caller keeps `handle` alive for as long as the guard lives.
 pub(crate) fn enter_handle(handle: &Handle) -> ContextGuard {
     let (worker, entered) = CONTEXT.with(|context| (context.worker.get(), context.entered.get()));
-    replace(Arc::as_ptr(&handle.shared), worker, entered)
+    replace(handle, worker, entered)
 }
 
 /// Enters `handle` for a `block_on`, panicking if this thread is already inside a runtime.
 #[track_caller]
 pub(crate) fn enter_block_on(handle: &Handle) -> ContextGuard {
-    let shared = Arc::as_ptr(&handle.shared);
-    let guard = CONTEXT.with(|context| {
-        if context.entered.get() {
-            return None;
-        }
-        Some(ContextGuard {
-            handle: context.handle.replace(shared),
-            worker: context.worker.replace(ptr::null()),
-            entered: context.entered.replace(true),
-        })
-    });
-    match guard {
-        Some(guard) => guard,
-        None => panic!(
+    if CONTEXT.with(|context| context.entered.get()) {
+        panic!(
             "cannot call `block_on` from inside a fiber runtime (a worker thread or another \
              `block_on`): it would block the thread that drives other tasks. `.await` the \
              future instead, or `spawn` it and await the `JoinHandle`."
-        ),
+        );
     }
+    replace(handle, ptr::null(), true)
 }
 
 /// Marks this thread as worker `core` of the runtime `handle` until the guard drops.
 pub(crate) fn enter_worker(handle: &Handle, core: &WorkerCore) -> ContextGuard {
-    replace(Arc::as_ptr(&handle.shared), core, true)
+    replace(handle, core, true)
 }

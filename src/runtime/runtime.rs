@@ -35,6 +35,10 @@ pub struct Runtime {
 }
 
 /// The guard of [`Runtime::enter`]: while it lives, this thread is in the runtime's context.
+///
+/// Drop guards in the reverse order of their creation. Other orders (or a forgotten guard)
+/// leave the wrong runtime current, but never a dangling one: the context keeps the runtime's
+/// shared state alive for as long as it names it.
 #[derive(Debug)]
 #[must_use = "the runtime context is left when the guard is dropped"]
 pub struct EnterGuard<'a> {

@@ -28,7 +28,9 @@ pub(crate) struct Header {
 pub(crate) struct Vtable {
     /// Runs the task once, consuming the caller's `Notified` reference.
     pub(crate) poll: unsafe fn(NonNull<Header>),
-    /// Hands a `Notified` (one reference) to the task's scheduler.
+    /// Hands a `Notified` to the task's scheduler, taking over one reference for it. The
+    /// caller must hold another reference until the call returns: the scheduler's `&self`
+    /// lives inside the task.
     pub(crate) schedule: unsafe fn(NonNull<Header>),
     /// Frees the allocation; the reference count is zero.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),

@@ -70,7 +70,14 @@ where
     match polled {
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
             TransitionToIdle::Idle => {}
-            TransitionToIdle::Requeue => cell.scheduler.yield_now(Notified::from_raw(ptr)),
+            TransitionToIdle::Requeue => {
+                // The transition took a reference for the queue; ours keeps the task (and
+                // with it `cell.scheduler`, which `yield_now` borrows) alive until the call
+                // returns, even if another worker steals and completes the task meanwhile.
+                cell.scheduler.yield_now(Notified::from_raw(ptr));
+                // SAFETY: the worker's own reference, released once; `cell` is not used again.
+                unsafe { drop_reference::<F, S>(ptr, 1) };
+            }
             TransitionToIdle::Cancel => {
                 cancel_future(cell);
                 complete::<F, S>(ptr, 1);
@@ -81,7 +88,11 @@ where
             // no future.
             let result = match drop_future(cell) {
                 Ok(()) => Ok(output),
-                Err(panic) => Err(JoinError::panic(panic)),
+                Err(panic) => {
+                    // The output is lost with the panic; its own destructor may panic too.
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+                    Err(JoinError::panic(panic))
+                }
             };
             set_stage(cell, Stage::Finished(result));
             complete::<F, S>(ptr, 1);
@@ -150,7 +161,9 @@ where
             // SAFETY: JOIN_WAKER was set when COMPLETE was: the handle can no longer write the
             // field, so reading it here is race-free.
             if let Some(waker) = unsafe { &*waker } {
-                waker.wake_by_ref();
+                // A user's waker that panics must not take the worker down or skip the
+                // release below.
+                let _ = catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref()));
             }
         });
     }
@@ -183,7 +196,9 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // SAFETY: the caller hands us a reference, which keeps the task alive.
+    // SAFETY: the caller holds a reference of its own for the whole call (the `Notified` we
+    // hand on owns another), so the task, and the scheduler inside it, outlive the call even
+    // if the task is run to completion elsewhere meanwhile.
     let cell = unsafe { cell::<F, S>(ptr) };
     cell.scheduler.schedule(Notified::from_raw(ptr));
 }
@@ -191,7 +206,11 @@ where
 pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the reference count reached zero, so this is the only pointer left to a box
     // allocated by `Cell::allocate`.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    // What is left to drop is a stored join waker (user code) and the scheduler handle; the
+    // allocation is freed even if a destructor panics, and the panic goes no further, since
+    // this runs wherever the last reference happens to be released.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
 }
 
 pub(super) unsafe fn cancel<F, S>(ptr: NonNull<Header>)
@@ -285,7 +304,8 @@ where
                 // SAFETY: JOIN_WAKER was cleared by our own transition.
                 unsafe { (*stored).take() }
             });
-            drop(waker);
+            // A panicking waker destructor must not skip the release below.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(waker)));
         }
         Ok(_) => {}
     }
@@ -300,8 +320,13 @@ pub(super) unsafe fn wake_by_val(ptr: NonNull<Header>) {
     let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_val() {
         DoNothing => {}
-        // SAFETY: the waker's reference moves into the `Notified`.
-        Submit => unsafe { (header.vtable.schedule)(ptr) },
+        Submit => {
+            // SAFETY: the transition took a reference for the `Notified`; the waker's own
+            // keeps the task alive during the call.
+            unsafe { (header.vtable.schedule)(ptr) };
+            // SAFETY: now the waker's reference goes, as `wake` consumes the waker.
+            unsafe { release(ptr) };
+        }
         // SAFETY: that was the last reference.
         Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
     }
@@ -313,7 +338,8 @@ pub(super) unsafe fn wake_by_ref(ptr: NonNull<Header>) {
     // SAFETY: the waker's reference keeps the header alive.
     let header = unsafe { ptr.as_ref() };
     if header.state.transition_to_notified_by_ref() == Submit {
-        // SAFETY: the transition took a new reference for the `Notified`.
+        // SAFETY: the transition took a new reference for the `Notified`, and the waker's
+        // own keeps the task alive during the call.
         unsafe { (header.vtable.schedule)(ptr) };
     }
 }

@@ -31,8 +31,9 @@ pub struct JoinHandle<T> {
 // SAFETY: the handle only moves `T` out of the task (never shares it), so it may travel to
 // another thread when `T` can.
 unsafe impl<T: Send> Send for JoinHandle<T> {}
-// SAFETY: `&JoinHandle` only allows `abort` and `is_finished`, which touch the atomic state
-// word alone.
+// SAFETY: `&JoinHandle` only allows `abort`, `abort_handle` and `is_finished`. They touch the
+// atomic state word, and `abort` of an idle task drops its future on the calling thread,
+// which is sound from any thread because spawned futures are `Send`.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}

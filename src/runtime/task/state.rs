@@ -121,7 +121,9 @@ pub(crate) enum TransitionToRunning {
 pub(crate) enum TransitionToIdle {
     /// Done; the worker's reference was released in the same step.
     Idle,
-    /// The task was woken during the poll: queue it again with the worker's reference.
+    /// The task was woken during the poll: queue it again. The same step took a new
+    /// reference for the queue; the worker releases its own once the task is queued, so the
+    /// task cannot be freed (by a thief that runs it to completion) while it is being queued.
     Requeue,
     /// Cancellation was requested during the poll: the worker still holds `RUNNING` and must
     /// drop the future.
@@ -133,7 +135,8 @@ pub(crate) enum TransitionToIdle {
 pub(crate) enum TransitionToNotified {
     /// Nothing: the task is complete, already queued, or running (and will re-queue itself).
     DoNothing,
-    /// Hand a `Notified` (holding one reference) to the scheduler.
+    /// Hand a `Notified` (holding a reference of its own, taken by the transition) to the
+    /// scheduler; a consuming wake releases the waker's reference afterwards.
     Submit,
     /// The waker's reference was the last one: free the task.
     Dealloc,
@@ -195,8 +198,8 @@ impl State {
     }
 
     /// A poll returned `Pending`. In the [`Idle`](TransitionToIdle::Idle) case the worker's
-    /// reference is released by the same step; the owner list still holds one, so the count
-    /// cannot reach zero here.
+    /// reference is released by the same step: the owner list still holds one (shutdown only
+    /// takes it once no worker runs), so the count cannot reach zero here.
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
@@ -205,7 +208,8 @@ impl State {
             }
             let cleared = s.0 & !RUNNING;
             if s.is_notified() {
-                (Some(cleared), TransitionToIdle::Requeue)
+                assert_ref_count_fits(s);
+                (Some(cleared + REF_ONE), TransitionToIdle::Requeue)
             } else {
                 debug_assert!(s.ref_count() >= 2);
                 (Some(cleared - REF_ONE), TransitionToIdle::Idle)
@@ -220,7 +224,10 @@ impl State {
         previous
     }
 
-    /// A waker is consumed by `wake`: its reference moves into the `Notified` or is released.
+    /// A waker is consumed by `wake`. Its reference is released here when there is nothing
+    /// to do; on [`Submit`](TransitionToNotified::Submit) a new one is taken for the
+    /// `Notified` and the waker's is released only after the task is queued (the task must
+    /// outlive the scheduler call, whose `&self` lives inside it).
     pub(crate) fn transition_to_notified_by_val(&self) -> TransitionToNotified {
         self.update(|s| {
             if s.is_complete() || s.is_notified() || s.is_running() {
@@ -234,7 +241,11 @@ impl State {
                 };
                 (Some(next), action)
             } else {
-                (Some(s.0 | NOTIFIED), TransitionToNotified::Submit)
+                assert_ref_count_fits(s);
+                (
+                    Some((s.0 | NOTIFIED) + REF_ONE),
+                    TransitionToNotified::Submit,
+                )
             }
         })
     }
@@ -369,7 +380,8 @@ mod tests {
             TransitionToNotified::DoNothing
         );
         assert_eq!(state.transition_to_idle(), TransitionToIdle::Requeue);
-        assert_eq!(state.load().ref_count(), 3);
+        // One more for the queue; the worker then releases its own.
+        assert_eq!(state.load().ref_count(), 4);
         assert!(state.load().is_notified());
     }
 

@@ -445,3 +445,80 @@ fn spawning_after_shutdown_cancels_at_once() {
         assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
     });
 }
+
+/// Regression test (found in review, caught by Miri): a wake by value hands the task to
+/// another thread that completes it while `schedule(&self)`, whose `&self` lives inside the
+/// task, is still running. The waker's own reference must keep the task alive until then.
+#[cfg(not(loom))]
+mod handoff {
+    use std::ptr::NonNull;
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Poll, Waker};
+
+    use super::super::list::OwnedTasks;
+    use super::super::{new_task, Header, Notified, Schedule, Task};
+
+    struct Inner {
+        to_runner: Mutex<mpsc::Sender<Notified>>,
+        done: Mutex<mpsc::Receiver<()>>,
+        owned: OwnedTasks,
+    }
+
+    #[derive(Clone)]
+    struct HandOff(Arc<Inner>);
+
+    impl Schedule for HandOff {
+        fn schedule(&self, task: Notified) {
+            // Hand the task to another thread, as `push_remote` does, and wait until that
+            // thread has run it (a worker may be that fast). `&self` is still live meanwhile.
+            self.0.to_runner.lock().unwrap().send(task).unwrap();
+            let inner = self.0.clone();
+            // (`self` is not read after this point in Handle::schedule either.)
+            drop(inner.done.lock().unwrap().recv());
+        }
+        fn yield_now(&self, task: Notified) {
+            self.schedule(task)
+        }
+        fn release(&self, task: NonNull<Header>) -> Option<Task> {
+            self.0.owned.remove(task)
+        }
+    }
+
+    #[test]
+    fn a_task_completed_elsewhere_during_schedule_outlives_the_call() {
+        let (to_runner, from_waker) = mpsc::channel::<Notified>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let scheduler = HandOff(Arc::new(Inner {
+            to_runner: Mutex::new(to_runner),
+            done: Mutex::new(done_rx),
+            owned: OwnedTasks::new(1),
+        }));
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let slot2 = slot.clone();
+        let mut first = true;
+        let (task, notified, join) = new_task(
+            std::future::poll_fn(move |cx| {
+                if first {
+                    first = false;
+                    *slot2.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            }),
+            scheduler.clone(),
+        );
+        scheduler.0.owned.bind(task).ok().unwrap();
+        drop(join); // detached
+        notified.run(); // first poll: Pending, waker stored
+        let runner = std::thread::spawn(move || {
+            let task = from_waker.recv().unwrap();
+            task.run(); // completes and frees the cell
+            done_tx.send(()).unwrap();
+        });
+        let waker = slot.lock().unwrap().take().unwrap();
+        waker.wake(); // by value: Submit moves the waker's only reference into the Notified
+        runner.join().unwrap();
+    }
+}
