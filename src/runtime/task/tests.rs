@@ -475,7 +475,12 @@ mod handoff {
             self.0.to_runner.lock().unwrap().send(task).unwrap();
             let inner = self.0.clone();
             // (`self` is not read after this point in Handle::schedule either.)
-            drop(inner.done.lock().unwrap().recv());
+            inner
+                .done
+                .lock()
+                .unwrap()
+                .recv()
+                .expect("the runner ran the task");
         }
         fn yield_now(&self, task: Notified) {
             self.schedule(task)
