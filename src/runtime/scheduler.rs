@@ -93,6 +93,9 @@ impl Shared {
 
     /// Wakes one parked worker to come and steal, unless one is already searching.
     pub(crate) fn notify_parked(&self) {
+        // Orders the caller's push before the loads below, pairing with the parking worker's
+        // announce-then-look: either it sees the work, or we see it parked.
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.searching.load(Ordering::SeqCst) == 0
             && self.parked.load(Ordering::SeqCst) > 0
             && self
