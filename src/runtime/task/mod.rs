@@ -18,9 +18,10 @@
 //! - **The owner list** ([`list`]) holds one from spawn until the task completes. It touches
 //!   only the header's links, under its shard lock. The completing thread (which holds
 //!   `RUNNING`) unlinks the task just before setting `COMPLETE` and drops this reference;
-//!   shutdown takes every remaining one to cancel the task. So a task that is neither
-//!   running nor complete always has this reference, which is why a worker may release its
-//!   own reference in the same step that makes the task idle.
+//!   shutdown takes every remaining one to cancel the task, but only once no worker runs
+//!   any more (the runtime joins its workers first). So a task that is neither running nor
+//!   complete always has this reference, which is why a worker may release its own reference
+//!   in the same step that makes the task idle.
 //! - **`Notified`** ([`raw`]): a task in a run queue. Only the thread that takes it out of the
 //!   queue and wins the `RUNNING` flag may touch the stage, to poll or cancel the future.
 //! - **`JoinHandle`** ([`join`]): may read the stage only once `COMPLETE` is set, and may
