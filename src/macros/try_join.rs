@@ -112,19 +112,18 @@ macro_rules! __try_join_internal {
         // drops every unfinished future before the caller sees the error.
         let result = $crate::__private::poll_fn(|cx| {
             let mut all_done = true;
-            for branch in rotation.next_order() {
-                let poll = match branch {
-                    $($index => $crate::__private::TryMaybeDone::poll_try($name.as_mut(), cx),)*
-                    _ => ::core::unreachable!(),
-                };
-                match poll {
-                    $crate::__private::Poll::Ready(::core::result::Result::Ok(())) => {}
-                    $crate::__private::Poll::Ready(::core::result::Result::Err(error)) => {
-                        return $crate::__private::Poll::Ready(::core::result::Result::Err(error));
-                    }
-                    $crate::__private::Poll::Pending => all_done = false,
+            // As in `join!`: from `start` to the end, then the branches before it, unrolled.
+            let start = rotation.advance();
+            $(
+                if $index >= start {
+                    $crate::__try_join_poll!($name, cx, all_done);
                 }
-            }
+            )*
+            $(
+                if $index < start {
+                    $crate::__try_join_poll!($name, cx, all_done);
+                }
+            )*
             if all_done {
                 $crate::__private::Poll::Ready(::core::result::Result::Ok((
                     $($crate::__private::TryMaybeDone::take_value($name.as_mut()),)*
@@ -136,4 +135,20 @@ macro_rules! __try_join_internal {
         .await;
         result
     }};
+}
+
+/// Polls one `try_join!` branch: returns the error from the enclosing `poll_fn` closure,
+/// or clears `all_done` while the branch is pending.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __try_join_poll {
+    ($name:ident, $cx:ident, $all_done:ident) => {
+        match $crate::__private::TryMaybeDone::poll_try($name.as_mut(), $cx) {
+            $crate::__private::Poll::Ready(::core::result::Result::Ok(())) => {}
+            $crate::__private::Poll::Ready(::core::result::Result::Err(error)) => {
+                return $crate::__private::Poll::Ready(::core::result::Result::Err(error));
+            }
+            $crate::__private::Poll::Pending => $all_done = false,
+        }
+    };
 }
