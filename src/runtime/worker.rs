@@ -111,10 +111,9 @@ impl Worker {
     }
 
     fn run(&mut self) {
-        let shared = self.core.handle.shared.clone();
         self.core
             .metrics()
-            .set_busy_since(&shared.epoch, self.busy_since);
+            .set_busy_since(&self.core.shared().epoch, self.busy_since);
         while let Some(task) = self.next_task() {
             if self.searching {
                 self.stop_searching();
@@ -180,8 +179,7 @@ impl Worker {
     /// worker busy.
     fn next_remote_batch(&mut self) -> Option<Notified> {
         let first = self.next_remote()?;
-        let shared = self.core.handle.shared.clone();
-        let share = shared.receiver.len() / shared.num_workers() + 1;
+        let share = self.shared().receiver.len() / self.shared().num_workers() + 1;
         let mut moved = false;
         for _ in 1..share.min(MAX_INJECTOR_BATCH) {
             match self.next_remote() {
@@ -191,7 +189,7 @@ impl Worker {
             moved = true;
         }
         if moved {
-            shared.notify_parked();
+            self.shared().notify_parked();
         }
         Some(first)
     }
