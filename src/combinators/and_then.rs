@@ -8,9 +8,9 @@ use core::task::{Context, Poll};
 use futures_core::FusedFuture;
 use pin_project_lite::pin_project;
 
+use super::flatten::Flatten;
 use super::map::Mapping;
-use super::map_fn::OkFn;
-use super::try_flatten::TryFlatten;
+use super::map_fn::AndThenFn;
 
 pin_project! {
     /// Future for the [`and_then`](super::FiberFutureExt::and_then) method.
@@ -27,14 +27,14 @@ pin_project! {
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct AndThen<Fut1, Fut2, F> {
         #[pin]
-        inner: TryFlatten<Mapping<Fut1, OkFn<F>>, Fut2>,
+        inner: Flatten<Mapping<Fut1, AndThenFn<F>>, Fut2>,
     }
 }
 
 impl<Fut1, Fut2, F> AndThen<Fut1, Fut2, F> {
     pub(super) fn new(future: Fut1, f: F) -> Self {
         Self {
-            inner: TryFlatten::new(Mapping::new(future, OkFn(f))),
+            inner: Flatten::new(Mapping::new(future, AndThenFn(f))),
         }
     }
 }

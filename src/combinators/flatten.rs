@@ -1,4 +1,5 @@
-//! [`Flatten`]: run a future, then the future it produced.
+//! [`Flatten`]: run a future, then (maybe) the future it produced; the one state machine
+//! behind `then`, `and_then` and `or_else`.
 
 use core::fmt;
 use core::future::Future;
@@ -8,10 +9,12 @@ use core::task::{ready, Context, Poll};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// Polls `Fut1` to get `Fut2`, then polls `Fut2` to completion.
+    /// Polls `Fut1`, whose output is `Ok(fut2)` to go on with `fut2` or `Err(output)` to
+    /// finish with `output` right away; then polls `fut2` to completion.
     ///
-    /// The second half of [`Then`](super::Then). Moving to `Second` drops the first
-    /// future in place.
+    /// The second half of [`Then`](super::Then), [`AndThen`](super::AndThen) and
+    /// [`OrElse`](super::OrElse), whose mapping functions ([`super::map_fn`]) produce that
+    /// `Result`. Moving to `Second` drops the first future in place.
     #[project = FlattenProj]
     pub(crate) enum Flatten<Fut1, Fut2> {
         First {
@@ -38,7 +41,7 @@ impl<Fut1, Fut2> Flatten<Fut1, Fut2> {
 
 impl<Fut1, Fut2> Flatten<Fut1, Fut2>
 where
-    Fut1: Future<Output = Fut2>,
+    Fut1: Future<Output = Result<Fut2, Fut2::Output>>,
     Fut2: Future,
 {
     /// Polls the flatten; `name` is the public combinator's, for the panic message.
@@ -49,10 +52,13 @@ where
     ) -> Poll<Fut2::Output> {
         loop {
             match self.as_mut().project() {
-                FlattenProj::First { future } => {
-                    let second = ready!(future.poll(cx));
-                    self.set(Self::Second { future: second });
-                }
+                FlattenProj::First { future } => match ready!(future.poll(cx)) {
+                    Ok(second) => self.set(Self::Second { future: second }),
+                    Err(output) => {
+                        self.set(Self::Empty);
+                        return Poll::Ready(output);
+                    }
+                },
                 FlattenProj::Second { future } => {
                     let output = ready!(future.poll(cx));
                     self.set(Self::Empty);

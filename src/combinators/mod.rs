@@ -27,7 +27,6 @@ mod map_fn;
 mod map_ok;
 mod or_else;
 mod then;
-mod try_flatten;
 
 pub use self::and_then::AndThen;
 pub use self::fuse::Fuse;

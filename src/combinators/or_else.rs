@@ -8,9 +8,9 @@ use core::task::{Context, Poll};
 use futures_core::FusedFuture;
 use pin_project_lite::pin_project;
 
+use super::flatten::Flatten;
 use super::map::Mapping;
-use super::map_fn::ErrFn;
-use super::try_flatten::TryFlattenErr;
+use super::map_fn::OrElseFn;
 
 pin_project! {
     /// Future for the [`or_else`](super::FiberFutureExt::or_else) method.
@@ -27,14 +27,14 @@ pin_project! {
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct OrElse<Fut1, Fut2, F> {
         #[pin]
-        inner: TryFlattenErr<Mapping<Fut1, ErrFn<F>>, Fut2>,
+        inner: Flatten<Mapping<Fut1, OrElseFn<F>>, Fut2>,
     }
 }
 
 impl<Fut1, Fut2, F> OrElse<Fut1, Fut2, F> {
     pub(super) fn new(future: Fut1, f: F) -> Self {
         Self {
-            inner: TryFlattenErr::new(Mapping::new(future, ErrFn(f))),
+            inner: Flatten::new(Mapping::new(future, OrElseFn(f))),
         }
     }
 }

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 
 use super::flatten::Flatten;
 use super::map::Mapping;
+use super::map_fn::ThenFn;
 
 pin_project! {
     /// Future for the [`then`](super::FiberFutureExt::then) method.
@@ -25,14 +26,14 @@ pin_project! {
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Then<Fut1, Fut2, F> {
         #[pin]
-        inner: Flatten<Mapping<Fut1, F>, Fut2>,
+        inner: Flatten<Mapping<Fut1, ThenFn<F>>, Fut2>,
     }
 }
 
 impl<Fut1, Fut2, F> Then<Fut1, Fut2, F> {
     pub(super) fn new(future: Fut1, f: F) -> Self {
         Self {
-            inner: Flatten::new(Mapping::new(future, f)),
+            inner: Flatten::new(Mapping::new(future, ThenFn(f))),
         }
     }
 }
