@@ -56,9 +56,8 @@ macro_rules! join {
     };
 }
 
-/// Implementation of [`join!`]: gives each future a slot (an index and a name), then
-/// expands to the polling loop. One step per future keeps 64 futures far from the
-/// recursion limit.
+/// Implementation of [`join!`]: has [`__number_branches!`](crate::__number_branches) give
+/// each future an index and a name, then expands to the polling loop.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __join_internal {
@@ -66,42 +65,14 @@ macro_rules! __join_internal {
         ()
     };
     (@start $biased:tt; $($future:expr,)+) => {
-        $crate::__join_internal!(
-            @slot $biased;
-            [];
-            [
-                (0 _0) (1 _1) (2 _2) (3 _3) (4 _4) (5 _5) (6 _6) (7 _7) (8 _8) (9 _9) (10 _10)
-                (11 _11) (12 _12) (13 _13) (14 _14) (15 _15) (16 _16) (17 _17) (18 _18)
-                (19 _19) (20 _20) (21 _21) (22 _22) (23 _23) (24 _24) (25 _25) (26 _26)
-                (27 _27) (28 _28) (29 _29) (30 _30) (31 _31) (32 _32) (33 _33) (34 _34)
-                (35 _35) (36 _36) (37 _37) (38 _38) (39 _39) (40 _40) (41 _41) (42 _42)
-                (43 _43) (44 _44) (45 _45) (46 _46) (47 _47) (48 _48) (49 _49) (50 _50)
-                (51 _51) (52 _52) (53 _53) (54 _54) (55 _55) (56 _56) (57 _57) (58 _58)
-                (59 _59) (60 _60) (61 _61) (62 _62) (63 _63) (64 _64)
-            ];
-            $($future,)+
-        )
-    };
-    (@slot $biased:tt; $done:tt; [(64 $spare:ident)]; $($rest:tt)+) => {
-        ::core::compile_error!("`join!` accepts at most 64 futures")
-    };
-    (
-        @slot $biased:tt;
-        [$($done:tt)*];
-        [($index:tt $name:ident) $($slots:tt)*];
-        $future:expr, $($rest:tt)*
-    ) => {
-        $crate::__join_internal!(
-            @slot $biased;
-            [$($done)* ($index $name $future)];
-            [$($slots)*];
-            $($rest)*
+        $crate::__number_branches!(
+            @start __join_internal, "`join!` accepts at most 64 futures", $biased; $($future,)+
         )
     };
     (
-        @slot $biased:tt;
-        [$(($index:tt $name:ident $future:tt))*];
-        [($count:tt $spare:ident) $($slots:tt)*];
+        @numbered $biased:tt;
+        $count:tt;
+        $(($index:tt $name:ident $future:tt))*
     ) => {{
         $(
             let mut $name = $crate::__private::pin!($crate::__private::MaybeDone::new(

@@ -5,6 +5,7 @@
 //! block that pins the branch futures on the stack and awaits a `poll_fn` over them. The
 //! helper types they need live in [`support`] and are reached through `$crate::__private`.
 
+mod branches;
 mod fiber_main;
 mod join;
 mod select;
