@@ -119,10 +119,14 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared = self.shared.clone();
+        let shared: *const Shared = Arc::as_ptr(&self.shared);
         let (task, notified, join) = new_task(future, self);
+        // SAFETY: `self` now lives inside the task, and `join` (ours until we return it)
+        // keeps the task alive, so the runtime's shared state outlives this function. This
+        // saves cloning the `Arc` on every spawn.
+        let shared = unsafe { &*shared };
         match shared.owned.bind(task) {
-            Ok(()) => context::with_worker(&shared, |worker| match worker {
+            Ok(()) => context::with_worker(shared, |worker| match worker {
                 Some(worker) => {
                     worker.count_spawn();
                     worker.push_lifo(notified);
