@@ -169,7 +169,7 @@ fn an_aborted_future_whose_drop_panics_does_not_take_the_runtime_down() {
 }
 
 #[test]
-fn a_task_woken_many_times_while_queued_is_polled_once_per_wake_batch() {
+fn a_task_waking_itself_every_poll_completes_and_its_stale_waker_is_harmless() {
     on_each_runtime(|rt| {
         let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let waker_slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
