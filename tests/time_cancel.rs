@@ -1,16 +1,20 @@
-//! Dropping and resetting timers frees and reuses their entries in the driver.
+//! Dropping and resetting timers frees and reuses their slots in the driver.
 //!
 //! One test in this file on purpose: it reads the driver's global timer count, which other
 //! tests running in parallel in the same binary would disturb.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fiber::time::{__registered_timers as registered_timers, sleep, Sleep};
+use fiber::time::{
+    __registered_timers as registered_timers, __timer_slots as timer_slots, sleep, Sleep,
+};
 use futures::executor::block_on;
 
 /// Runs `test` on its own thread and fails if it takes longer than 20 s.
@@ -28,14 +32,40 @@ fn with_watchdog(test: impl FnOnce() + Send + 'static) {
 }
 
 fn poll_once(sleep: &mut Sleep) -> Poll<()> {
-    let waker = futures::task::noop_waker();
-    Pin::new(sleep).poll(&mut Context::from_waker(&waker))
+    poll_with(sleep, &futures::task::noop_waker())
+}
+
+fn poll_with(sleep: &mut Sleep, waker: &Waker) -> Poll<()> {
+    Pin::new(sleep).poll(&mut Context::from_waker(waker))
+}
+
+/// A waker that counts how often it was woken.
+struct CountingWaker(AtomicUsize);
+
+impl futures::task::ArcWake for CountingWaker {
+    fn wake_by_ref(this: &Arc<Self>) {
+        this.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = futures::task::waker(counter.clone());
+    (counter, waker)
+}
+
+/// Waits (polling the flag, under the test's watchdog) until `sleep` has fired.
+fn wait_until_fired(sleep: &Sleep) {
+    while !sleep.is_elapsed() {
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 #[test]
 fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
     with_watchdog(|| {
         assert_eq!(registered_timers(), 0);
+        assert_eq!(timer_slots(), 0, "no timer, no slot");
         let unpolled: Vec<Sleep> = (0..100).map(|_| sleep(Duration::from_secs(60))).collect();
         assert_eq!(
             registered_timers(),
@@ -44,6 +74,7 @@ fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
         );
         drop(unpolled);
 
+        let mut slots_after_first_round = 0;
         for round in 0..50 {
             let mut pending: Vec<Sleep> = (0..1000)
                 .map(|i| sleep(Duration::from_secs(60 + i)))
@@ -64,6 +95,15 @@ fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
                 0,
                 "round {round}: dropping frees every entry"
             );
+            if round == 0 {
+                slots_after_first_round = timer_slots();
+                assert!(slots_after_first_round >= 1000);
+            }
+            assert_eq!(
+                timer_slots(),
+                slots_after_first_round,
+                "round {round}: later rounds reuse the slots of the first"
+            );
         }
 
         let mut fired = sleep(Duration::from_millis(2));
@@ -76,6 +116,42 @@ fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
             "a reset after firing registers again"
         );
         drop(fired);
+        assert_eq!(registered_timers(), 0);
+
+        // A fired `Sleep` that was not polled since must never touch its old slot, which the
+        // next timer reuses: not when it is polled with a new waker, reset, or dropped.
+        let (stale_woken, stale_waker) = counting_waker();
+        let (fresh_woken, fresh_waker) = counting_waker();
+        let mut stale = sleep(Duration::from_millis(1));
+        assert_eq!(poll_with(&mut stale, &stale_waker), Poll::Pending);
+        wait_until_fired(&stale);
+        assert_eq!(stale_woken.0.load(Ordering::SeqCst), 1);
+        let mut fresh = sleep(Duration::from_millis(30));
+        assert_eq!(poll_with(&mut fresh, &fresh_waker), Poll::Pending);
+        assert_eq!(registered_timers(), 1);
+        let (_, other_waker) = counting_waker();
+        assert_eq!(poll_with(&mut stale, &other_waker), Poll::Ready(()));
+        drop(stale);
+        assert_eq!(
+            registered_timers(),
+            1,
+            "dropping the stale sleep kept the other timer"
+        );
+        let mut stale = sleep(Duration::from_millis(1));
+        assert_eq!(poll_with(&mut stale, &stale_waker), Poll::Pending);
+        wait_until_fired(&stale);
+        Pin::new(&mut stale).reset(Instant::now() + Duration::from_secs(60));
+        assert_eq!(registered_timers(), 2, "the reset took a slot of its own");
+        drop(stale);
+        assert_eq!(registered_timers(), 1);
+        wait_until_fired(&fresh);
+        assert_eq!(
+            fresh_woken.0.load(Ordering::SeqCst),
+            1,
+            "the timer that reused the slot woke its own waker"
+        );
+        assert_eq!(stale_woken.0.load(Ordering::SeqCst), 2);
+        assert_eq!(poll_with(&mut fresh, &fresh_waker), Poll::Ready(()));
         assert_eq!(registered_timers(), 0);
     });
 }

@@ -6,18 +6,27 @@
 //! expiration. Registering a timer earlier than the one the driver parks for unparks it. With
 //! no timers pending it parks without a timeout and costs no CPU.
 //!
+//! A timer's shared part, its `Slot` (the waker and a generation counter), comes from a pool
+//! the driver owns, so registering a timer allocates nothing once the pool has grown to the
+//! number of timers pending at once. Slots are never freed: the driver is a process-wide
+//! static, so a slot can be handed out as `&'static Slot` and read without any lock. A slot
+//! is reused by later timers; its generation, bumped each time a timer leaves it (fired or
+//! cancelled), tells a `Registration` whether the slot still holds its own timer.
+//!
 //! Locking rules, which keep a waker that drops timers from deadlocking:
 //!
 //! - the driver lock (`Core::state`) is taken by the driver thread and by `Registration`
-//!   (register, reschedule, cancel); it may be followed by an entry lock, never the reverse;
-//! - an entry lock (`TimerEntry::waker`) guards one timer's waker and is held only to swap it;
-//! - no waker is woken or dropped while the driver lock is held: fired wakers are collected
-//!   and woken after it is released, and a cancelled entry is dropped after it too.
+//!   (register, reschedule, cancel); it may be followed by a slot lock, never the reverse;
+//! - a slot lock (`Slot::waker`) guards one timer's waker and is held only to swap it;
+//!   a slot's generation changes only while both locks are held;
+//! - no waker is woken or dropped while either lock is held: fired wakers are collected and
+//!   woken after the driver lock is released, and replaced or cancelled wakers are dropped
+//!   after it too.
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -27,8 +36,11 @@ use super::wheel::{Key, Wheel};
 /// The global driver, started on first use.
 static DRIVER: OnceLock<Driver> = OnceLock::new();
 
+/// Slots allocated at once when the pool runs dry.
+const SLOT_CHUNK: usize = 256;
+
 struct Driver {
-    core: Arc<Core>,
+    core: &'static Core,
     /// The `fiber-timer` thread, to unpark it.
     thread: Thread,
 }
@@ -40,28 +52,37 @@ struct Core {
 }
 
 struct State {
-    wheel: Wheel<Arc<TimerEntry>>,
+    wheel: Wheel<&'static Slot>,
+    /// Slots holding no timer, the most recently freed last (it is the most likely to be in
+    /// cache).
+    free_slots: Vec<&'static Slot>,
+    /// How many slots exist; a test hook.
+    slot_count: usize,
     /// The tick the driver thread parks until, `None` when it parks without a timeout. A
     /// registration earlier than this must unpark it.
     parked_until: Option<u64>,
 }
 
-/// The part of a timer shared between its `Sleep` and the driver.
-struct TimerEntry {
-    /// Set (with the waker taken) once the driver has removed the timer from the wheel because
-    /// it fell due. Read without any lock on the fast path of `Sleep::poll`. Written only while
-    /// the driver lock is held, so a holder of that lock who reads `false` knows the timer is
-    /// still in the wheel.
-    fired: AtomicBool,
+/// The part of a timer shared between its `Sleep` and the driver; reused by later timers.
+struct Slot {
+    /// How many timers have left this slot (fired or were cancelled). A `Registration` that
+    /// took the slot at generation `g` owns it while the generation is still `g`. Read
+    /// without a lock on the fast path of `Sleep::poll`; changed only with the driver lock
+    /// and this slot's `waker` lock both held, so a holder of either lock who reads `g` knows
+    /// the timer is still in the wheel.
+    generation: AtomicU64,
     /// The waker of the last poll; the driver takes it when the timer fires.
     waker: Mutex<Option<Waker>>,
+    /// Where the current timer sits in the wheel. Written and read only under the driver
+    /// lock (an atomic only so that a shared `&'static Slot` can hold it).
+    key: AtomicU32,
 }
 
 /// A timer registered with the driver: what a `Sleep` holds once it has been polled.
 pub(super) struct Registration {
-    entry: Arc<TimerEntry>,
-    /// Where the entry sits in the wheel; meaningful only while `entry.fired` is false.
-    key: Key,
+    slot: &'static Slot,
+    /// The slot's generation when this timer took it.
+    generation: u64,
 }
 
 /// Locks a mutex, ignoring poisoning: the driver's critical sections leave the state
@@ -72,17 +93,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn driver() -> &'static Driver {
     DRIVER.get_or_init(|| {
-        let core = Arc::new(Core {
+        // The driver lives as long as the process; leaking its core lets the thread and every
+        // `Registration` refer to it (and to its slots) without reference counting.
+        let core: &'static Core = Box::leak(Box::new(Core {
             start: Instant::now(),
             state: Mutex::new(State {
                 wheel: Wheel::new(),
+                free_slots: Vec::new(),
+                slot_count: 0,
                 parked_until: None,
             }),
-        });
-        let thread_core = Arc::clone(&core);
+        }));
         let handle = thread::Builder::new()
             .name("fiber-timer".into())
-            .spawn(move || thread_core.run())
+            .spawn(move || core.run())
             .unwrap_or_else(|error| {
                 panic!("fiber could not start its timer thread `fiber-timer`: {error}")
             });
@@ -93,11 +117,12 @@ fn driver() -> &'static Driver {
     })
 }
 
-/// How many timers the driver holds; a test hook.
-pub(super) fn registered_timers() -> usize {
-    DRIVER
-        .get()
-        .map_or(0, |driver| lock(&driver.core.state).wheel.len())
+/// How many timers the driver holds, and how many slots it has allocated; a test hook.
+pub(super) fn registered_timers() -> (usize, usize) {
+    DRIVER.get().map_or((0, 0), |driver| {
+        let state = lock(&driver.core.state);
+        (state.wheel.len(), state.slot_count)
+    })
 }
 
 impl Core {
@@ -125,12 +150,14 @@ impl Core {
             let next_tick = {
                 let mut state = lock(&self.state);
                 let now = self.tick_at_or_before(Instant::now());
-                state.wheel.advance(now, |entry| {
-                    // The waker is taken before the driver's reference to the entry is
-                    // dropped, so that drop never runs a waker's code under the lock.
-                    if let Some(waker) = entry.fire() {
+                let State {
+                    wheel, free_slots, ..
+                } = &mut *state;
+                wheel.advance(now, |slot| {
+                    if let Some(waker) = slot.vacate() {
                         due_wakers.push(waker);
                     }
+                    free_slots.push(slot);
                 });
                 let next_tick = state.wheel.next_expiration();
                 state.parked_until = next_tick;
@@ -156,12 +183,69 @@ impl Core {
     }
 }
 
-impl TimerEntry {
-    /// Marks the entry fired and takes its waker. Called with the driver lock held.
-    fn fire(&self) -> Option<Waker> {
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            generation: AtomicU64::new(0),
+            waker: Mutex::new(None),
+            key: AtomicU32::new(0),
+        }
+    }
+
+    /// Ends the current timer's hold on the slot (it fired or was cancelled) and takes its
+    /// waker. Called with the driver lock held, after the timer left the wheel; the caller
+    /// returns the slot to the pool.
+    fn vacate(&self) -> Option<Waker> {
         let mut waker = lock(&self.waker);
-        self.fired.store(true, Ordering::Release);
+        let generation = self.generation.load(Ordering::Relaxed);
+        self.generation.store(generation + 1, Ordering::Release);
         waker.take()
+    }
+}
+
+impl State {
+    /// Puts a timer due at tick `when` into the wheel, waking `waker` when it fires, or
+    /// returns `None` if the tick has already passed.
+    fn insert(&mut self, when: u64, waker: Option<&Waker>) -> Option<Registration> {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => self.grow(),
+        };
+        match self.wheel.insert(when, slot) {
+            Ok(key) => {
+                slot.key.store(key.to_raw(), Ordering::Relaxed);
+                let stale = std::mem::replace(&mut *lock(&slot.waker), waker.cloned());
+                debug_assert!(stale.is_none(), "a free timer slot held a waker");
+                Some(Registration {
+                    slot,
+                    generation: slot.generation.load(Ordering::Relaxed),
+                })
+            }
+            Err(slot) => {
+                self.free_slots.push(slot);
+                None
+            }
+        }
+    }
+
+    /// Allocates a chunk of slots, keeps all but one in the pool and returns that one.
+    fn grow(&mut self) -> &'static Slot {
+        let chunk: &'static [Slot] = Box::leak((0..SLOT_CHUNK).map(|_| Slot::new()).collect());
+        self.slot_count += chunk.len();
+        let (first, rest) = chunk.split_first().expect("a slot chunk is not empty");
+        self.free_slots.extend(rest.iter().rev());
+        first
+    }
+
+    /// Records that a timer now waits for tick `when`; returns whether the driver thread
+    /// must be unparked to honour it.
+    fn note_new_tick(&mut self, when: u64) -> bool {
+        if self.parked_until.map_or(true, |parked| when < parked) {
+            self.parked_until = Some(when);
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -170,26 +254,21 @@ impl Registration {
     /// deadline's tick has already passed.
     pub(super) fn new(deadline: Instant, waker: &Waker) -> Option<Registration> {
         let driver = driver();
-        let entry = Arc::new(TimerEntry {
-            fired: AtomicBool::new(false),
-            waker: Mutex::new(Some(waker.clone())),
-        });
         let when = driver.core.tick_at_or_after(deadline);
         let mut state = lock(&driver.core.state);
-        let inserted = state.wheel.insert(when, Arc::clone(&entry));
-        let unpark = inserted.is_ok() && state.note_new_tick(when);
+        let registration = state.insert(when, Some(waker));
+        let unpark = registration.is_some() && state.note_new_tick(when);
         drop(state);
         if unpark {
             driver.thread.unpark();
         }
-        // A refused (already due) entry is dropped here, after the lock is released.
-        let key = inserted.ok()?;
-        Some(Registration { entry, key })
+        registration
     }
 
-    /// Whether the driver has fired this timer.
+    /// Whether the driver has fired this timer (or it was cancelled by a `reschedule` into
+    /// the past).
     pub(super) fn is_fired(&self) -> bool {
-        self.entry.fired.load(Ordering::Acquire)
+        self.slot.generation.load(Ordering::Acquire) != self.generation
     }
 
     /// Returns whether the timer has fired; if not, makes sure `waker` is woken when it does.
@@ -197,18 +276,21 @@ impl Registration {
         if self.is_fired() {
             return true;
         }
-        {
-            let mut stored = lock(&self.entry.waker);
-            match &mut *stored {
-                Some(stored) if stored.will_wake(waker) => {}
-                // Dropping the old waker here is fine: the entry lock is a leaf lock and the
-                // driver lock is not held.
-                slot => *slot = Some(waker.clone()),
+        let replaced = {
+            let mut stored = lock(&self.slot.waker);
+            // The generation changes only under this lock: if it still is ours, the driver
+            // has not fired the timer and will see the waker stored now.
+            if self.is_fired() {
+                return true;
             }
-        }
-        // The driver sets `fired` under the entry lock: either it saw the new waker, or we
-        // see `fired` now.
-        self.is_fired()
+            match &mut *stored {
+                Some(stored) if stored.will_wake(waker) => None,
+                slot => slot.replace(waker.clone()),
+            }
+        };
+        // Dropped after the slot lock is released: a waker's destructor may drop other timers.
+        drop(replaced);
+        false
     }
 
     /// Moves the timer to `deadline`, re-arming it if it had fired. A deadline that is
@@ -220,26 +302,25 @@ impl Registration {
         let mut state = lock(&driver.core.state);
         let mut fired_waker = None;
         if self.is_fired() {
-            // Fired means the driver has removed the entry and is done with it (it fired
-            // under the lock we hold), so it may be inserted again.
+            // Fired: the slot may already hold another timer. Take a fresh one; its waker is
+            // stored by the next poll.
             if !due_now {
-                if let Ok(key) = state.wheel.insert(when, Arc::clone(&self.entry)) {
-                    self.entry.fired.store(false, Ordering::Release);
-                    self.key = key;
+                if let Some(registration) = state.insert(when, None) {
+                    *self = registration;
                 }
             }
-        } else if due_now {
-            // The wheel's reference is not the last (`self` holds one), so dropping it here
-            // under the lock runs no waker code.
-            drop(state.wheel.remove(self.key));
-            fired_waker = self.entry.fire();
         } else {
-            match state.wheel.reschedule(self.key, when) {
-                Ok(()) => {}
-                Err(wheel_entry) => {
-                    drop(wheel_entry); // not the last reference, as above
-                    fired_waker = self.entry.fire();
-                }
+            let key = Key::from_raw(self.slot.key.load(Ordering::Relaxed));
+            let left_wheel = if due_now {
+                state.wheel.remove(key);
+                true
+            } else {
+                // Refused when the tick has passed meanwhile; the wheel then removed it.
+                state.wheel.reschedule(key, when).is_err()
+            };
+            if left_wheel {
+                fired_waker = self.slot.vacate();
+                state.free_slots.push(self.slot);
             }
         }
         let unpark = !self.is_fired() && state.note_new_tick(when);
@@ -253,19 +334,6 @@ impl Registration {
     }
 }
 
-impl State {
-    /// Records that a timer now waits for tick `when`; returns whether the driver thread
-    /// must be unparked to honour it.
-    fn note_new_tick(&mut self, when: u64) -> bool {
-        if self.parked_until.map_or(true, |parked| when < parked) {
-            self.parked_until = Some(when);
-            true
-        } else {
-            false
-        }
-    }
-}
-
 impl Drop for Registration {
     fn drop(&mut self) {
         if self.is_fired() {
@@ -274,10 +342,19 @@ impl Drop for Registration {
         let driver = driver();
         let mut state = lock(&driver.core.state);
         // Re-checked under the lock: the driver may have fired it meanwhile.
-        let wheel_entry = (!self.is_fired()).then(|| state.wheel.remove(self.key));
+        let waker = if self.is_fired() {
+            None
+        } else {
+            state
+                .wheel
+                .remove(Key::from_raw(self.slot.key.load(Ordering::Relaxed)));
+            let waker = self.slot.vacate();
+            state.free_slots.push(self.slot);
+            waker
+        };
         drop(state);
         // Dropped only now, after the lock is released (see the module docs).
-        drop(wheel_entry);
+        drop(waker);
     }
 }
 

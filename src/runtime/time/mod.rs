@@ -21,13 +21,14 @@
 //!   (`interval.rs`) are built on it, and [`Elapsed`] (`error.rs`) is the timeout's error.
 //!
 //! A `Sleep` costs nothing until first polled. If its deadline has not passed by then, it
-//! allocates one small shared entry (the "fired" flag and the waker) and links it into the
-//! wheel; deadlines are rounded up to the next millisecond tick, so a timer never fires
-//! early. When a timer falls due, the driver sets the flag and wakes the waker, after
-//! releasing the wheel's lock: no waker runs under it, so a waker that drops other timers
-//! cannot deadlock. Once fired, a `Sleep` completes without taking any lock. Dropping a
-//! pending `Sleep` unlinks its entry; resetting one moves it in the wheel, or re-inserts it
-//! if it had fired.
+//! takes a slot (a generation counter and the waker) from the driver's pool and links it
+//! into the wheel: no allocation once the pool has grown to the most timers pending at
+//! once. Deadlines are rounded up to the next millisecond tick, so a timer never fires
+//! early. When a timer falls due, the driver bumps its slot's generation and wakes the
+//! waker after releasing the wheel's lock: no waker runs under it, so a waker that drops
+//! other timers cannot deadlock. Once fired, a `Sleep` completes without taking any lock.
+//! Dropping a pending `Sleep` unlinks it and returns its slot; resetting one moves it in the
+//! wheel, or takes a new slot if it had fired.
 //!
 //! Deadlines too far away to represent (`Duration::MAX`) become instants decades ahead:
 //! they never fire in practice, and wait in the wheel's top level without waking the driver.
@@ -48,7 +49,14 @@ pub use timeout::{timeout, timeout_at, Timeout};
 /// fiber's own tests, which may change or disappear at any time.
 #[doc(hidden)]
 pub fn __registered_timers() -> usize {
-    driver::registered_timers()
+    driver::registered_timers().0
+}
+
+/// How many timer slots the driver has allocated (it never frees them; they are reused).
+/// Not part of the public API: a hook for fiber's own tests.
+#[doc(hidden)]
+pub fn __timer_slots() -> usize {
+    driver::registered_timers().1
 }
 
 // Compile-time check of which types are `Send` and `Sync`.

@@ -32,6 +32,18 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Key(u32);
 
+impl Key {
+    /// The key as a plain number, to store it in an atomic.
+    pub(super) fn to_raw(self) -> u32 {
+        self.0
+    }
+
+    /// The key that [`to_raw`](Key::to_raw) turned into `raw`.
+    pub(super) fn from_raw(raw: u32) -> Key {
+        Key(raw)
+    }
+}
+
 /// A timing wheel holding values of type `T`, each due at a tick.
 pub(super) struct Wheel<T> {
     /// The tick up to which the wheel has been advanced: every timer due at or before it has
