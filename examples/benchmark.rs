@@ -9,7 +9,11 @@
 //! `Executor::run`, timers from `async-io`) and futures' `ThreadPool` (timers from `async-io`).
 //! Every runtime gets the same number of worker threads and goes through the same code: each
 //! workload is written once, generically over [`BenchRuntime`] and [`BenchSpawner`], whose
-//! methods are plain generic calls (no boxing) for every runtime alike.
+//! methods are plain generic calls (no boxing) for every runtime alike. Where a runtime's
+//! users would reach for its own tool, the workload does too: `block_on_many` joins with
+//! `fiber::join_all` on fiber and with `futures::future::join_all` on the peers, which have
+//! no join-all of their own; a row "fiber + futures::join_all" shows fiber with the peers'
+//! combinator.
 //!
 //! Each workload runs one discarded warm-up round and then `--rounds` measured rounds, the
 //! runtimes taking turns within each round so that drift hits all of them alike. The report
@@ -60,6 +64,13 @@ trait BenchRuntime: Send + Sync + 'static {
 
     /// Runs `future` to completion on the calling thread.
     fn block_on<F: Future>(&self, future: F) -> F::Output;
+
+    /// Runs every future of `futures` to completion in one `block_on`, the way this
+    /// runtime's users combine many futures: `futures::future::join_all` for the peers, which
+    /// have no such combinator of their own, `fiber::join_all` for fiber.
+    fn block_on_all<F: Future>(&self, futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+        self.block_on(futures::future::join_all(futures))
+    }
 
     /// Why this runtime cannot run `workload`, if it cannot.
     fn unsupported(&self, _workload: Workload) -> Option<&'static str> {
@@ -122,6 +133,10 @@ impl BenchRuntime for Fiber {
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.0.block_on(future)
+    }
+
+    fn block_on_all<F: Future>(&self, futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+        self.0.block_on(fiber::join_all(futures))
     }
 }
 
@@ -579,9 +594,7 @@ fn chained_spawn<R: BenchRuntime>(runtime: &R) -> f64 {
 /// One `block_on` joining many futures that each yield once.
 fn block_on_many<R: BenchRuntime>(runtime: &R) -> f64 {
     let start = Instant::now();
-    runtime.block_on(futures::future::join_all(
-        (0..BLOCK_ON_MANY_FUTURES).map(|_| R::Spawner::yield_now()),
-    ));
+    runtime.block_on_all((0..BLOCK_ON_MANY_FUTURES).map(|_| R::Spawner::yield_now()));
     millis(start.elapsed())
 }
 
@@ -735,11 +748,40 @@ impl Contender for FiberGlobal {
     }
 }
 
+/// fiber's runtime with `futures::future::join_all`, as the peers run it: only for
+/// `block_on_many`, to tell `fiber::join_all`'s share from `block_on`'s.
+struct FiberFuturesJoinAll(Fiber);
+
+impl Contender for FiberFuturesJoinAll {
+    fn round(&self, workload: Workload, _config: &Config) -> Outcome {
+        match workload {
+            Workload::BlockOnMany => {
+                let start = Instant::now();
+                self.0.block_on(futures::future::join_all(
+                    (0..BLOCK_ON_MANY_FUTURES).map(|_| fiber::yield_now()),
+                ));
+                Outcome::Value(millis(start.elapsed()))
+            }
+            _ => Outcome::NotApplicable("-"),
+        }
+    }
+}
+
 /// The pause before each runtime's turn in a round.
 const SETTLE: Duration = Duration::from_millis(5);
 
 const FIBER: &str = "fiber";
 const FIBER_GLOBAL: &str = "fiber::block_on";
+const FIBER_FUTURES_JOIN_ALL: &str = "fiber + futures::join_all";
+
+/// The one workload an extra fiber contender runs, reported below the table.
+fn extra_workload(name: &str) -> Option<Workload> {
+    match name {
+        FIBER_GLOBAL => Some(Workload::BlockOnReady),
+        FIBER_FUTURES_JOIN_ALL => Some(Workload::BlockOnMany),
+        _ => None,
+    }
+}
 const PEERS: [&str; 3] = ["tokio", "async-executor", "futures"];
 
 fn start(name: &str, threads: usize) -> Arc<dyn Contender> {
@@ -748,6 +790,7 @@ fn start(name: &str, threads: usize) -> Arc<dyn Contender> {
             runtime: Fiber::new(threads),
         }),
         FIBER_GLOBAL => Arc::new(FiberGlobal),
+        FIBER_FUTURES_JOIN_ALL => Arc::new(FiberFuturesJoinAll(Fiber::new(threads))),
         "tokio" => Arc::new(Subject {
             runtime: Tokio::new(threads),
         }),
@@ -939,8 +982,10 @@ fn main() {
         .iter()
         .map(|&name| (name, Some(start(name, config.threads))))
         .collect();
-    if config.only.contains(&Workload::BlockOnReady) {
-        contenders.push((FIBER_GLOBAL, Some(start(FIBER_GLOBAL, config.threads))));
+    for extra in [FIBER_GLOBAL, FIBER_FUTURES_JOIN_ALL] {
+        if extra_workload(extra).is_some_and(|workload| config.only.contains(&workload)) {
+            contenders.push((extra, Some(start(extra, config.threads))));
+        }
     }
     let mut results = Results::default();
     let mut csv = String::from("runtime,workload,threads,round,ms\n");
@@ -961,7 +1006,7 @@ fn main() {
             let turns = contenders.len();
             for turn in 0..turns {
                 let (name, slot) = &mut contenders[(turn + round) % turns];
-                if *name == FIBER_GLOBAL && workload != Workload::BlockOnReady {
+                if extra_workload(name).is_some_and(|only| only != workload) {
                     continue;
                 }
                 let Some(contender) = slot else {
@@ -1019,7 +1064,7 @@ fn main() {
     // Idle CPU last, one runtime at a time, with every other runtime shut down.
     let survivors: Vec<&'static str> = contenders
         .iter()
-        .filter(|(name, slot)| slot.is_some() && *name != FIBER_GLOBAL)
+        .filter(|(name, slot)| slot.is_some() && extra_workload(name).is_none())
         .map(|(name, _)| *name)
         .collect();
     for (_, slot) in contenders.iter_mut() {
@@ -1106,7 +1151,7 @@ fn print_workload(
     for (name, _) in contenders {
         let Some(values) = results.rounds.get(&(name, workload)) else {
             if let Some(note) = results.notes.get(&(name, workload)) {
-                println!("  {name:<16} {note}");
+                println!("  {name:<25} {note}");
             }
             continue;
         };
@@ -1114,7 +1159,7 @@ fn print_workload(
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let median = results.median(name, workload).unwrap_or(f64::NAN);
         let mut line = format!(
-            "  {name:<16} {:>9}   (min {}, max {})",
+            "  {name:<25} {:>9}   (min {}, max {})",
             format_value(median),
             format_value(min),
             format_value(max)
@@ -1170,6 +1215,12 @@ fn print_summary(results: &Results, names: &[&'static str], config: &Config) {
             "\nfiber::block_on (global runtime), block_on_ready: {} ms ({:.1} ns per call)",
             format_value(global),
             global * 1e6 / BLOCK_ON_READY_CALLS as f64
+        );
+    }
+    if let Some(joined) = results.median(FIBER_FUTURES_JOIN_ALL, Workload::BlockOnMany) {
+        println!(
+            "fiber's block_on with futures::future::join_all, block_on_many: {} ms",
+            format_value(joined)
         );
     }
 }

@@ -22,6 +22,17 @@
 //! assert_eq!(total, 1 + 4 + 9 + 16);
 //! ```
 //!
+//! [`join_all`] runs a whole collection of futures on the calling task and polls only those
+//! that were woken:
+//!
+//! ```
+//! let lengths = fiber::block_on(fiber::join_all(["a", "bb", "ccc"].map(|word| async move {
+//!     fiber::yield_now().await;
+//!     word.len()
+//! })));
+//! assert_eq!(lengths, [1, 2, 3]);
+//! ```
+//!
 //! For control over the threads, build a [`Runtime`] with a [`Builder`]; dropping it shuts
 //! it down, cancelling unfinished tasks:
 //!
@@ -55,6 +66,7 @@ mod macros;
 pub mod prelude;
 mod runtime;
 
+pub use combinators::{join_all, try_join_all};
 pub use runtime::time;
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
