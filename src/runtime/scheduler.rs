@@ -128,6 +128,21 @@ impl Schedule for Handle {
         });
     }
 
+    unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified> {
+        // SAFETY: the task, and with it `*this`, is alive until it is queued below (the
+        // caller's contract). The reference is to the runtime's `Shared`, a separate
+        // allocation: a worker of this runtime, the only case that queues the task, keeps it
+        // alive for as long as it runs, whatever becomes of the task.
+        let shared: &Shared = unsafe { &this.as_ref().shared };
+        context::with_worker(shared, |worker| match worker {
+            Some(worker) => {
+                worker.push_back(task);
+                None
+            }
+            None => Some(task),
+        })
+    }
+
     fn release(&self, task: NonNull<Header>) -> Option<Task> {
         self.shared.owned.remove(task)
     }

@@ -71,12 +71,23 @@ where
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
             TransitionToIdle::Idle => {}
             TransitionToIdle::Requeue => {
-                // The transition took a reference for the queue; ours keeps the task (and
-                // with it `cell.scheduler`, which `yield_now` borrows) alive until the call
-                // returns, even if another worker steals and completes the task meanwhile.
-                cell.scheduler.yield_now(Notified::from_raw(ptr));
-                // SAFETY: the worker's own reference, released once; `cell` is not used again.
-                unsafe { drop_reference::<F, S>(ptr, 1) };
+                // Our reference passed to the queued task. On a worker of the task's own
+                // runtime it goes on the worker's queue without touching the task again:
+                // another worker may steal, finish and free it right after.
+                let scheduler = NonNull::from(&cell.scheduler);
+                // SAFETY: `scheduler` is the task's own, alive until the task is queued;
+                // `cell` is not used again once it is.
+                let refused = unsafe { S::yield_local(scheduler, Notified::from_raw(ptr)) };
+                if let Some(task) = refused {
+                    // Not queued yet: a reference of our own keeps the task (and with it
+                    // `cell.scheduler`, which `yield_now` borrows) alive until the call
+                    // returns, even if the task is stolen and completed meanwhile.
+                    cell.header.state.ref_inc();
+                    cell.scheduler.yield_now(task);
+                    // SAFETY: the reference just taken, released once; `cell` is not used
+                    // again.
+                    unsafe { drop_reference::<F, S>(ptr, 1) };
+                }
             }
             TransitionToIdle::Cancel => {
                 cancel_future(cell);

@@ -72,6 +72,30 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// already waiting, so a task that keeps waking itself cannot starve the others.
     fn yield_now(&self, task: Notified);
 
+    /// Queues a task that was woken while it was being polled, as [`yield_now`] does, if
+    /// this thread has a queue for this scheduler's tasks that outlives them (a worker's own
+    /// queue); returns the task otherwise. The caller then uses `yield_now`.
+    ///
+    /// `this` is the scheduler stored inside the task itself, and `task` carries the only
+    /// reference that the caller could count on: once the task is queued, another thread may
+    /// run it to completion and free it, `*this` included. That is why this takes a raw
+    /// pointer rather than `&self`.
+    ///
+    /// # Safety
+    ///
+    /// `this` points at the scheduler of `task`, which is alive until `task` is queued.
+    /// Implementations read what they need from `*this` before queueing `task` and never
+    /// touch `*this` afterwards.
+    ///
+    /// [`yield_now`]: Schedule::yield_now
+    unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified>
+    where
+        Self: Sized,
+    {
+        let _ = this;
+        Some(task)
+    }
+
     /// Removes a completed task from the owner list, returning the list's reference.
     fn release(&self, task: NonNull<Header>) -> Option<Task>;
 }

@@ -121,9 +121,11 @@ pub(crate) enum TransitionToRunning {
 pub(crate) enum TransitionToIdle {
     /// Done; the worker's reference was released in the same step.
     Idle,
-    /// The task was woken during the poll: queue it again. The same step took a new
-    /// reference for the queue; the worker releases its own once the task is queued, so the
-    /// task cannot be freed (by a thief that runs it to completion) while it is being queued.
+    /// The task was woken during the poll: queue it again. The worker's reference now
+    /// belongs to the queued task. Once queued, the task may be stolen, run to completion
+    /// and freed at once, so the worker must not touch it after queueing it; where the
+    /// scheduler call needs the task alive, the worker takes a reference of its own first
+    /// (see `harness::poll`).
     Requeue,
     /// Cancellation was requested during the poll: the worker still holds `RUNNING` and must
     /// drop the future.
@@ -199,7 +201,8 @@ impl State {
 
     /// A poll returned `Pending`. In the [`Idle`](TransitionToIdle::Idle) case the worker's
     /// reference is released by the same step: the owner list still holds one (shutdown only
-    /// takes it once no worker runs), so the count cannot reach zero here.
+    /// takes it once no worker runs), so the count cannot reach zero here. In the
+    /// [`Requeue`](TransitionToIdle::Requeue) case it passes to the queued task.
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
@@ -208,8 +211,7 @@ impl State {
             }
             let cleared = s.0 & !RUNNING;
             if s.is_notified() {
-                assert_ref_count_fits(s);
-                (Some(cleared + REF_ONE), TransitionToIdle::Requeue)
+                (Some(cleared), TransitionToIdle::Requeue)
             } else {
                 debug_assert!(s.ref_count() >= 2);
                 (Some(cleared - REF_ONE), TransitionToIdle::Idle)
@@ -380,8 +382,8 @@ mod tests {
             TransitionToNotified::DoNothing
         );
         assert_eq!(state.transition_to_idle(), TransitionToIdle::Requeue);
-        // One more for the queue; the worker then releases its own.
-        assert_eq!(state.load().ref_count(), 4);
+        // The worker's reference passed to the queue.
+        assert_eq!(state.load().ref_count(), 3);
         assert!(state.load().is_notified());
     }
 

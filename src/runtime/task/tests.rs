@@ -527,3 +527,114 @@ mod handoff {
         runner.join().unwrap();
     }
 }
+
+/// Regression test for the yield path: a task that yielded is queued with the worker's own
+/// reference (no extra one), so a thief may complete and free it before `yield_local`
+/// returns. Here the "queue" hands the task to another thread and waits until that thread
+/// has run it to completion: the harness must not touch the task afterwards.
+#[cfg(not(loom))]
+mod yield_handoff {
+    use std::ptr::NonNull;
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    use std::task::Poll;
+
+    use super::super::list::OwnedTasks;
+    use super::super::{new_task, Header, Notified, Schedule, Task};
+
+    struct Inner {
+        to_thief: Mutex<mpsc::Sender<Notified>>,
+        done: Mutex<mpsc::Receiver<()>>,
+        owned: OwnedTasks,
+    }
+
+    #[derive(Clone)]
+    struct Stolen(Arc<Inner>);
+
+    impl Schedule for Stolen {
+        fn schedule(&self, _task: Notified) {
+            unreachable!("the task only yields");
+        }
+        fn yield_now(&self, _task: Notified) {
+            unreachable!("`yield_local` queues every yield");
+        }
+        unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified> {
+            // What a worker does: read the scheduler first, then queue the task.
+            // SAFETY: the task is alive until it is sent below.
+            let inner = unsafe { this.as_ref() }.0.clone();
+            inner.to_thief.lock().unwrap().send(task).unwrap();
+            inner
+                .done
+                .lock()
+                .unwrap()
+                .recv()
+                .expect("the thief ran the task");
+            None
+        }
+        fn release(&self, task: NonNull<Header>) -> Option<Task> {
+            self.0.owned.remove(task)
+        }
+    }
+
+    #[test]
+    fn a_yielded_task_freed_by_a_thief_is_not_touched_again() {
+        let (to_thief, stolen) = mpsc::channel::<Notified>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let scheduler = Stolen(Arc::new(Inner {
+            to_thief: Mutex::new(to_thief),
+            done: Mutex::new(done_rx),
+            owned: OwnedTasks::new(1),
+        }));
+        let mut yielded = false;
+        let (task, notified, join) = new_task(
+            std::future::poll_fn(move |cx| {
+                if yielded {
+                    Poll::Ready(())
+                } else {
+                    yielded = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }),
+            scheduler.clone(),
+        );
+        scheduler.0.owned.bind(task).ok().unwrap();
+        drop(join); // detached: completing frees the task
+        drop(scheduler);
+        let thief = std::thread::spawn(move || {
+            stolen.recv().unwrap().run(); // completes and frees the cell
+            done_tx.send(()).unwrap();
+        });
+        notified.run(); // yields; the thief finishes the task inside `yield_local`
+        thief.join().unwrap();
+    }
+}
+
+/// The real runtime on real threads: the yield path (`Handle::yield_local`) with stealing
+/// between two workers. Small enough for Miri, which runs it in a second pass with Tree
+/// Borrows (see `scripts/miri`): crossbeam-deque's epoch collector is not Stacked Borrows clean.
+#[cfg(not(loom))]
+mod whole_runtime {
+    #[test]
+    fn tasks_that_yield_on_two_workers_complete() {
+        let rt = crate::Builder::new().worker_threads(2).build().unwrap();
+        let handles: Vec<_> = (0..4u32)
+            .map(|index| {
+                rt.spawn(async move {
+                    for _ in 0..10 {
+                        crate::yield_now().await;
+                    }
+                    index
+                })
+            })
+            .collect();
+        let outputs: Vec<u32> = rt.block_on(async {
+            let mut outputs = Vec::new();
+            for handle in handles {
+                outputs.push(handle.await.unwrap());
+            }
+            outputs
+        });
+        assert_eq!(outputs, [0, 1, 2, 3]);
+    }
+}
