@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::Ordering;
+use std::task::Waker;
 use std::time::Instant;
 
 use crossbeam_channel::TryRecvError;
@@ -12,6 +13,7 @@ use super::handle::Handle;
 use super::metrics::{self, WorkerMetrics};
 use super::scheduler::{Message, Shared};
 use super::task::Notified;
+use super::time;
 
 /// Every this many ticks a worker looks at the injector before its own queue, so remote
 /// spawns are served even while local work never runs out.
@@ -71,6 +73,8 @@ struct Worker {
     /// (each worker gets exactly one).
     stopping: bool,
     busy_since: Instant,
+    /// Scratch space for the wakers of timers this worker fires.
+    due_timers: Vec<Waker>,
 }
 
 /// Runs worker `index` of the runtime until it shuts down.
@@ -90,6 +94,7 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         searching: false,
         stopping: false,
         busy_since: Instant::now(),
+        due_timers: Vec::new(),
     };
     {
         let _context = context::enter_worker(&handle, &worker.core);
@@ -132,7 +137,10 @@ impl Worker {
         }
         self.tick = self.tick.wrapping_add(1);
         if self.tick % INJECTOR_INTERVAL == 0 {
-            self.record_busy_time();
+            let now = self.record_busy_time();
+            // Timers woken here queue their tasks on this worker, in the slot and deque
+            // that `next_local` looks at below.
+            time::fire_due(now, &mut self.due_timers);
             if let Some(task) = self.next_remote_batch() {
                 return Some(task);
             }
@@ -243,6 +251,12 @@ impl Worker {
             if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
                 return None;
             }
+            // Due timers are work too: fire them here rather than wait for the timer thread.
+            if time::fire_due(Instant::now(), &mut self.due_timers) {
+                if let Some(task) = self.next_local() {
+                    return Some(task);
+                }
+            }
             self.start_searching();
             for round in 0..SEARCH_ROUNDS {
                 if let Some(task) = self.steal().or_else(|| self.next_remote()) {
@@ -283,7 +297,9 @@ impl Worker {
         }
     }
 
-    fn record_busy_time(&mut self) {
+    /// Adds the time since the last call to this worker's busy time; returns the current
+    /// instant.
+    fn record_busy_time(&mut self) -> Instant {
         let now = Instant::now();
         let busy = now.duration_since(self.busy_since);
         self.busy_since = now;
@@ -291,5 +307,6 @@ impl Worker {
         let metrics = self.core.metrics();
         metrics::add(&metrics.busy_nanos, nanos);
         metrics.set_busy_since(&self.core.shared().epoch, now);
+        now
     }
 }

@@ -26,7 +26,7 @@
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -49,6 +49,10 @@ struct Core {
     /// Tick 0 of the wheel: ticks count whole milliseconds since this instant.
     start: Instant,
     state: Mutex<State>,
+    /// No timer is due before this tick (`u64::MAX`: none pending). Lowered by every
+    /// registration and reset to the wheel's next expiration by every advance, both under
+    /// the lock; read without it by fiber's workers to decide whether to fire timers.
+    next_due: AtomicU64,
 }
 
 struct State {
@@ -103,6 +107,7 @@ fn driver() -> &'static Driver {
                 slot_count: 0,
                 parked_until: None,
             }),
+            next_due: AtomicU64::new(u64::MAX),
         }));
         let handle = thread::Builder::new()
             .name("fiber-timer".into())
@@ -143,6 +148,36 @@ impl Core {
         u64::try_from(now.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// Hands out every timer due at or before tick `now`, collecting their wakers into
+    /// `due`. Returns the wheel's next expiration.
+    fn advance(&self, state: &mut State, now: u64, due: &mut Vec<Waker>) -> Option<u64> {
+        let State {
+            wheel, free_slots, ..
+        } = state;
+        wheel.advance(now, |slot| {
+            if let Some(waker) = slot.vacate() {
+                due.push(waker);
+            }
+            free_slots.push(slot);
+        });
+        let next_tick = wheel.next_expiration();
+        self.next_due
+            .store(next_tick.unwrap_or(u64::MAX), Ordering::Relaxed);
+        next_tick
+    }
+
+    /// Records, under the lock, that a timer now waits for tick `when`; returns whether the
+    /// driver thread must be unparked to honour it.
+    fn note_new_tick(&self, state: &mut State, when: u64) -> bool {
+        self.next_due.fetch_min(when, Ordering::Relaxed);
+        if state.parked_until.map_or(true, |parked| when < parked) {
+            state.parked_until = Some(when);
+            true
+        } else {
+            false
+        }
+    }
+
     /// The driver thread's loop.
     fn run(&self) {
         let mut due_wakers: Vec<Waker> = Vec::new();
@@ -150,24 +185,11 @@ impl Core {
             let next_tick = {
                 let mut state = lock(&self.state);
                 let now = self.tick_at_or_before(Instant::now());
-                let State {
-                    wheel, free_slots, ..
-                } = &mut *state;
-                wheel.advance(now, |slot| {
-                    if let Some(waker) = slot.vacate() {
-                        due_wakers.push(waker);
-                    }
-                    free_slots.push(slot);
-                });
-                let next_tick = state.wheel.next_expiration();
+                let next_tick = self.advance(&mut state, now, &mut due_wakers);
                 state.parked_until = next_tick;
                 next_tick
             };
-            for waker in due_wakers.drain(..) {
-                // A panicking waker must not take every other timer down with this thread;
-                // the panic hook has already reported it.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
-            }
+            wake_all(&mut due_wakers);
             let wake_at =
                 next_tick.and_then(|tick| self.start.checked_add(Duration::from_millis(tick)));
             match wake_at {
@@ -181,6 +203,46 @@ impl Core {
             }
         }
     }
+}
+
+/// Wakes the collected wakers, after every lock is released.
+fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        // A panicking waker must not take every other timer (or the worker firing them) down
+        // with it; the panic hook has already reported it.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+    }
+}
+
+/// Fires the timers due by `now` on the calling thread, if any are and no other thread is
+/// firing them right now. Returns whether it woke any.
+///
+/// fiber's workers call this between polls (the driver thread still fires everything on its
+/// own): a worker that fires a timer of one of its runtime's tasks queues that task locally,
+/// which saves the hand-off from the driver thread through the runtime's channel, and keeps
+/// timers on time when the driver thread waits for a CPU behind busy workers. `scratch` is
+/// the caller's buffer for the wakers, empty on return.
+pub(crate) fn fire_due(now: Instant, scratch: &mut Vec<Waker>) -> bool {
+    let Some(driver) = DRIVER.get() else {
+        return false;
+    };
+    let core = driver.core;
+    let now = core.tick_at_or_before(now);
+    if core.next_due.load(Ordering::Relaxed) > now {
+        return false;
+    }
+    let mut state = match core.state.try_lock() {
+        Ok(state) => state,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => return false,
+    };
+    core.advance(&mut state, now, scratch);
+    // The driver thread may be parked until a tick that has now been handled: it wakes then,
+    // finds nothing due and parks again, which is cheaper than unparking it here.
+    drop(state);
+    let woke = !scratch.is_empty();
+    wake_all(scratch);
+    woke
 }
 
 impl Slot {
@@ -237,16 +299,6 @@ impl State {
         first
     }
 
-    /// Records that a timer now waits for tick `when`; returns whether the driver thread
-    /// must be unparked to honour it.
-    fn note_new_tick(&mut self, when: u64) -> bool {
-        if self.parked_until.map_or(true, |parked| when < parked) {
-            self.parked_until = Some(when);
-            true
-        } else {
-            false
-        }
-    }
 }
 
 impl Registration {
@@ -257,7 +309,7 @@ impl Registration {
         let when = driver.core.tick_at_or_after(deadline);
         let mut state = lock(&driver.core.state);
         let registration = state.insert(when, Some(waker));
-        let unpark = registration.is_some() && state.note_new_tick(when);
+        let unpark = registration.is_some() && driver.core.note_new_tick(&mut state, when);
         drop(state);
         if unpark {
             driver.thread.unpark();
@@ -323,7 +375,7 @@ impl Registration {
                 state.free_slots.push(self.slot);
             }
         }
-        let unpark = !self.is_fired() && state.note_new_tick(when);
+        let unpark = !self.is_fired() && driver.core.note_new_tick(&mut state, when);
         drop(state);
         if unpark {
             driver.thread.unpark();
@@ -363,5 +415,66 @@ impl fmt::Debug for Registration {
         f.debug_struct("Registration")
             .field("fired", &self.is_fired())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::Arc;
+    use std::task::{Context, Wake};
+
+    use super::*;
+    use crate::time::sleep;
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Workers fire due timers (`fire_due`) while the driver thread fires them too: each
+    /// timer must fire once, not early, and none may be lost.
+    #[test]
+    fn timers_fired_by_two_threads_at_once_fire_exactly_once() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let firer = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let mut scratch = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    fire_due(Instant::now(), &mut scratch);
+                    thread::yield_now();
+                }
+            })
+        };
+        let counters: Vec<Arc<CountWakes>> = (0..2_000)
+            .map(|_| Arc::new(CountWakes(AtomicUsize::new(0))))
+            .collect();
+        let mut sleeps: Vec<_> = (0..2_000u64)
+            .map(|index| sleep(Duration::from_millis(1 + index % 7)))
+            .collect();
+        for (pause, counter) in sleeps.iter_mut().zip(&counters) {
+            let waker = Waker::from(counter.clone());
+            assert!(Pin::new(pause)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while counters.iter().any(|counter| counter.0.load(Ordering::SeqCst) == 0) {
+            assert!(Instant::now() < deadline, "timers were lost");
+            thread::sleep(Duration::from_millis(1));
+        }
+        stop.store(true, Ordering::SeqCst);
+        firer.join().unwrap();
+        for (pause, counter) in sleeps.iter_mut().zip(&counters) {
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "each timer fires once");
+            assert!(Instant::now() >= pause.deadline());
+            assert!(pause.is_elapsed());
+        }
     }
 }

@@ -7,9 +7,15 @@
 //! fires them. It is started lazily by the first timer that has to wait, and it sleeps until
 //! the next deadline with [`std::thread::park_timeout`] (a futex wait on Linux). Registering a
 //! timer earlier than the one it sleeps for unparks it; with no timer pending it parks
-//! without a timeout and uses no CPU. A thread of its own costs one hand-off per fired timer,
-//! but it keeps timer precision independent of how busy or blocked the executor's workers
-//! are, and lets timers serve every executor in the process.
+//! without a timeout and uses no CPU. A thread of its own keeps timer precision independent
+//! of how busy or blocked the executor's workers are, and lets timers serve every executor
+//! in the process.
+//!
+//! fiber's own workers help: every 61 polls, and before they look for work elsewhere, they
+//! fire the timers that are due (if no other thread is firing them at that moment). A task
+//! whose timer a worker fires is queued on that worker, with no hand-off from the driver
+//! thread through the runtime's channel, and busy workers keep timers on time even when the
+//! driver thread waits for a CPU behind them.
 //!
 //! The pieces:
 //!
@@ -40,6 +46,7 @@ mod sleep;
 mod timeout;
 mod wheel;
 
+pub(crate) use driver::fire_due;
 pub use error::Elapsed;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
