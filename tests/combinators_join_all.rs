@@ -214,3 +214,65 @@ fn join_all_is_send_and_debug() {
         "{text}"
     );
 }
+
+#[test]
+fn a_caught_panic_in_one_child_loses_no_wake_up_of_the_others() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let wakers: Arc<std::sync::Mutex<Vec<Option<std::task::Waker>>>> =
+        Arc::new(std::sync::Mutex::new(vec![None, None]));
+    let ready = Arc::new(AtomicBool::new(false));
+    let children = (0..2).map(|index| {
+        let wakers = wakers.clone();
+        let ready = ready.clone();
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            if ready.load(Ordering::SeqCst) {
+                if index == 0 {
+                    panic!("child 0 fails");
+                }
+                return Poll::Ready(index);
+            }
+            wakers.lock().unwrap()[index] = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    });
+    let mut all = join_all(children);
+    assert_eq!(poll_once(Pin::new(&mut all)), Poll::Pending);
+    ready.store(true, Ordering::SeqCst);
+    for waker in wakers.lock().unwrap().iter_mut() {
+        waker.take().unwrap().wake();
+    }
+    let panicked = catch_unwind(AssertUnwindSafe(|| poll_once(Pin::new(&mut all))));
+    assert!(panicked.is_err(), "child 0 panics");
+    // Child 1 was woken in the same round as child 0: it is still polled, and completes.
+    ready.store(false, Ordering::SeqCst);
+    assert_eq!(poll_once(Pin::new(&mut all)), Poll::Pending);
+    assert!(
+        wakers.lock().unwrap()[1].is_some(),
+        "child 1 was polled again after the caught panic"
+    );
+}
+
+#[test]
+fn a_finished_join_all_lets_go_of_the_parent_waker() {
+    struct Parent;
+    impl std::task::Wake for Parent {
+        fn wake(self: Arc<Self>) {}
+    }
+    let kept = Arc::new(std::sync::Mutex::new(None));
+    let parent = Arc::new(Parent);
+    let parent_waker = std::task::Waker::from(parent.clone());
+    let mut all = join_all([{
+        let kept = kept.clone();
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            *kept.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Ready(())
+        })
+    }]);
+    let polled = Pin::new(&mut all).poll(&mut Context::from_waker(&parent_waker));
+    assert_eq!(polled, Poll::Ready(vec![()]));
+    drop(all);
+    drop(parent_waker);
+    // The child's waker outlives the `JoinAll`; it must not hold the parent's.
+    assert!(kept.lock().unwrap().is_some());
+    assert_eq!(Arc::strong_count(&parent), 1);
+}

@@ -2,9 +2,10 @@
 //!
 //! Each child future gets a waker of its own, which marks the child in a bit set and wakes
 //! the parent once. A poll of the parent then polls only the children marked since the last
-//! one, so a child that wakes costs a poll of that child alone, not a pass over the whole
-//! collection, and no child needs an allocation of its own: the bit set and one 8-byte
-//! entry per child (what a child's waker points at) are allocated once, with the children.
+//! one (every child starts marked), so a child that wakes costs a poll of that child and a
+//! scan of the bit set 64 children at a time, not a poll of the whole collection; and no
+//! child needs an allocation of its own: the bit set and one 8-byte entry per child (what a
+//! child's waker points at) are allocated once, with the children.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -21,8 +22,9 @@ use pin_project_lite::pin_project;
 /// collection.
 ///
 /// Meant for [`block_on`](crate::block_on) and for tasks that combine many futures into
-/// one: a child's wake-up costs a poll of that child only, and there is no allocation per
-/// child (unlike spawning each one, or `futures::future::join_all` on large collections).
+/// one: a child's wake-up costs a poll of that child (and a scan of one bit per child, 64 at
+/// a time), and there is no allocation per child (unlike spawning each one, or
+/// `futures::future::join_all` on large collections).
 /// The futures run concurrently on the task that polls the `JoinAll`, not in parallel; use
 /// [`spawn`](crate::spawn) for parallelism.
 ///
@@ -180,8 +182,6 @@ struct FutureSet<F: Future> {
     children: Pin<Box<[Child<F>]>>,
     /// Children still running.
     running: usize,
-    /// Whether the first poll (which polls every child) has happened.
-    started: bool,
     /// Whether the outputs have been handed out (or the error returned).
     finished: bool,
     wakes: Arc<WakeSet>,
@@ -204,7 +204,6 @@ impl<F: Future> FutureSet<F> {
             wakes: WakeSet::new(running),
             children: Box::into_pin(children),
             running,
-            started: false,
             finished: false,
         }
     }
@@ -232,27 +231,23 @@ impl<F: Future> FutureSet<F> {
         let wakes = Arc::clone(&self.wakes);
         wakes.set_parent(cx.waker());
         // Cleared before the marks are read: a child woken after its mark was read sees the
-        // flag clear and wakes the parent again (see `wake_child_by_ref`).
+        // flag clear and wakes the parent again (see `WakeSet::wake_child`).
         wakes.parent_woken.swap(false, Ordering::AcqRel);
-        if !self.started {
-            self.started = true;
-            for index in 0..self.children.len() {
+        for (word_index, word) in wakes.woken.iter().enumerate() {
+            if word.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            // Marks taken but not yet handled go back if a child's poll panics, so that a
+            // caller who catches the panic and polls again loses no wake-up.
+            let mut marks = PendingMarks {
+                word,
+                marks: word.swap(0, Ordering::AcqRel),
+            };
+            while marks.marks != 0 {
+                let index = word_index * 64 + marks.marks.trailing_zeros() as usize;
+                marks.marks &= marks.marks - 1;
                 if let Some(output) = self.poll_child(index, &wakes, &mut stop) {
                     return Poll::Ready(Err(output));
-                }
-            }
-        } else {
-            for (word_index, word) in wakes.woken.iter().enumerate() {
-                if word.load(Ordering::Relaxed) == 0 {
-                    continue;
-                }
-                let mut marks = word.swap(0, Ordering::AcqRel);
-                while marks != 0 {
-                    let index = word_index * 64 + marks.trailing_zeros() as usize;
-                    marks &= marks - 1;
-                    if let Some(output) = self.poll_child(index, &wakes, &mut stop) {
-                        return Poll::Ready(Err(output));
-                    }
                 }
             }
         }
@@ -291,7 +286,7 @@ impl<F: Future> FutureSet<F> {
 
     /// Takes the outputs once every child is done.
     fn take_outputs(&mut self) -> impl Iterator<Item = F::Output> + '_ {
-        self.finished = true;
+        self.finish();
         (0..self.children.len()).map(|index| {
             match Self::child(&mut self.children, index).project_replace(Child::Gone) {
                 ChildReplace::Done { output } => output,
@@ -302,8 +297,21 @@ impl<F: Future> FutureSet<F> {
 
     /// Drops every child, finished or not, and marks the set finished.
     fn drop_children(&mut self) {
-        self.finished = true;
+        self.finish();
         self.children = Box::into_pin(Box::new([]));
+    }
+
+    /// Marks the set finished and lets go of the parent's waker: a child's waker kept
+    /// somewhere must not keep the parent task alive.
+    fn finish(&mut self) {
+        self.finished = true;
+        let parent = self
+            .wakes
+            .parent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(parent);
     }
 
     fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -315,10 +323,24 @@ impl<F: Future> FutureSet<F> {
     }
 }
 
+/// Marks taken out of a word of [`WakeSet::woken`] and not handled yet; put back on drop.
+struct PendingMarks<'a> {
+    word: &'a AtomicU64,
+    marks: u64,
+}
+
+impl Drop for PendingMarks<'_> {
+    fn drop(&mut self) {
+        if self.marks != 0 {
+            self.word.fetch_or(self.marks, Ordering::AcqRel);
+        }
+    }
+}
+
 /// What the children's wakers share with the parent.
 struct WakeSet {
     /// Bit `i % 64` of word `i / 64` is set when child `i` was woken since the parent last
-    /// looked.
+    /// looked, and at first, so that the first poll polls every child.
     woken: Box<[AtomicU64]>,
     /// Whether the parent has been woken since it last cleared this flag: the first child
     /// wake after a clear wakes the parent, the others need not.
@@ -352,7 +374,10 @@ impl WakeSet {
     fn new(children: usize) -> Arc<WakeSet> {
         Arc::new_cyclic(|set| WakeSet {
             woken: (0..children.div_ceil(64))
-                .map(|_| AtomicU64::new(0))
+                .map(|word| {
+                    let in_word = (children - word * 64).min(64);
+                    AtomicU64::new(u64::MAX >> (64 - in_word))
+                })
                 .collect(),
             parent_woken: AtomicBool::new(false),
             parent: Mutex::new(None),

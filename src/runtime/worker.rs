@@ -64,8 +64,12 @@ impl WorkerCore {
 }
 
 /// A worker thread's loop state.
-struct Worker {
-    core: WorkerCore,
+///
+/// It borrows the core rather than owning it: the thread's context holds a pointer to the
+/// core for the whole loop (tasks reach their worker's queues through it), which a unique
+/// borrow of the core (`&mut Worker` owning it) would invalidate.
+struct Worker<'a> {
+    core: &'a WorkerCore,
     tick: u32,
     lifo_streak: u32,
     searching: bool,
@@ -82,13 +86,14 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
     if let Some(hook) = &handle.shared.hooks.on_thread_start {
         hook();
     }
+    let core = WorkerCore {
+        handle: handle.clone(),
+        index,
+        lifo: Cell::new(None),
+        local,
+    };
     let mut worker = Worker {
-        core: WorkerCore {
-            handle: handle.clone(),
-            index,
-            lifo: Cell::new(None),
-            local,
-        },
+        core: &core,
         tick: 0,
         lifo_streak: 0,
         searching: false,
@@ -97,12 +102,12 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         due_timers: Vec::new(),
     };
     {
-        let _context = context::enter_worker(&handle, &worker.core);
+        let _context = context::enter_worker(&handle, &core);
         worker.run();
     }
     // Queued tasks are cancelled by the shutdown; their queue references just go.
-    drop(worker.core.lifo.take());
-    while let Some(task) = worker.core.local.pop() {
+    drop(core.lifo.take());
+    while let Some(task) = core.local.pop() {
         drop(task);
     }
     if let Some(hook) = &handle.shared.hooks.on_thread_stop {
@@ -110,7 +115,7 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
     }
 }
 
-impl Worker {
+impl Worker<'_> {
     fn shared(&self) -> &Shared {
         self.core.shared()
     }

@@ -19,9 +19,9 @@
 //!   (register, reschedule, cancel); it may be followed by a slot lock, never the reverse;
 //! - a slot lock (`Slot::waker`) guards one timer's waker and is held only to swap it;
 //!   a slot's generation changes only while both locks are held;
-//! - no waker is woken or dropped while either lock is held: fired wakers are collected and
-//!   woken after the driver lock is released, and replaced or cancelled wakers are dropped
-//!   after it too.
+//! - no waker is cloned, woken or dropped while either lock is held: wakers are cloned
+//!   before, fired ones are collected and woken after the driver lock is released, and
+//!   replaced or cancelled ones are dropped after it too.
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -267,8 +267,10 @@ impl Slot {
 
 impl State {
     /// Puts a timer due at tick `when` into the wheel, waking `waker` when it fires, or
-    /// returns `None` if the tick has already passed.
-    fn insert(&mut self, when: u64, waker: Option<&Waker>) -> Option<Registration> {
+    /// gives the waker back if the tick has already passed (to be dropped by the caller
+    /// after the lock is released). The waker is cloned by the caller before it takes the
+    /// lock: a clone runs the waker's own code, which must not run under it.
+    fn insert(&mut self, when: u64, waker: Option<Waker>) -> Result<Registration, Option<Waker>> {
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => self.grow(),
@@ -276,16 +278,16 @@ impl State {
         match self.wheel.insert(when, slot) {
             Ok(key) => {
                 slot.key.store(key.to_raw(), Ordering::Relaxed);
-                let stale = std::mem::replace(&mut *lock(&slot.waker), waker.cloned());
+                let stale = std::mem::replace(&mut *lock(&slot.waker), waker);
                 debug_assert!(stale.is_none(), "a free timer slot held a waker");
-                Some(Registration {
+                Ok(Registration {
                     slot,
                     generation: slot.generation.load(Ordering::Relaxed),
                 })
             }
             Err(slot) => {
                 self.free_slots.push(slot);
-                None
+                Err(waker)
             }
         }
     }
@@ -298,7 +300,6 @@ impl State {
         self.free_slots.extend(rest.iter().rev());
         first
     }
-
 }
 
 impl Registration {
@@ -307,14 +308,16 @@ impl Registration {
     pub(super) fn new(deadline: Instant, waker: &Waker) -> Option<Registration> {
         let driver = driver();
         let when = driver.core.tick_at_or_after(deadline);
+        let waker = waker.clone();
         let mut state = lock(&driver.core.state);
-        let registration = state.insert(when, Some(waker));
-        let unpark = registration.is_some() && driver.core.note_new_tick(&mut state, when);
+        let inserted = state.insert(when, Some(waker));
+        let unpark = inserted.is_ok() && driver.core.note_new_tick(&mut state, when);
         drop(state);
         if unpark {
             driver.thread.unpark();
         }
-        registration
+        // A refused (already due) timer's waker is dropped here, after the lock is released.
+        inserted.ok()
     }
 
     /// Whether the driver has fired this timer (or it was cancelled by a `reschedule` into
@@ -328,21 +331,36 @@ impl Registration {
         if self.is_fired() {
             return true;
         }
-        let replaced = {
-            let mut stored = lock(&self.slot.waker);
+        let stored_will_wake = {
+            let stored = lock(&self.slot.waker);
             // The generation changes only under this lock: if it still is ours, the driver
-            // has not fired the timer and will see the waker stored now.
+            // has not fired the timer and will see whatever waker is stored.
             if self.is_fired() {
                 return true;
             }
-            match &mut *stored {
-                Some(stored) if stored.will_wake(waker) => None,
-                slot => slot.replace(waker.clone()),
+            matches!(&*stored, Some(stored) if stored.will_wake(waker))
+        };
+        if stored_will_wake {
+            return false;
+        }
+        // Cloned, and the old waker dropped, outside the lock: both run the waker's own code,
+        // which may drop other timers.
+        let new = waker.clone();
+        let replaced = {
+            let mut stored = lock(&self.slot.waker);
+            if self.is_fired() {
+                None
+            } else {
+                Some(stored.replace(new))
             }
         };
-        // Dropped after the slot lock is released: a waker's destructor may drop other timers.
-        drop(replaced);
-        false
+        match replaced {
+            Some(old) => {
+                drop(old);
+                false
+            }
+            None => true,
+        }
     }
 
     /// Moves the timer to `deadline`, re-arming it if it had fired. A deadline that is
@@ -357,7 +375,7 @@ impl Registration {
             // Fired: the slot may already hold another timer. Take a fresh one; its waker is
             // stored by the next poll.
             if !due_now {
-                if let Some(registration) = state.insert(when, None) {
+                if let Ok(registration) = state.insert(when, None) {
                     *self = registration;
                 }
             }
@@ -465,7 +483,10 @@ mod tests {
                 .is_pending());
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while counters.iter().any(|counter| counter.0.load(Ordering::SeqCst) == 0) {
+        while counters
+            .iter()
+            .any(|counter| counter.0.load(Ordering::SeqCst) == 0)
+        {
             assert!(Instant::now() < deadline, "timers were lost");
             thread::sleep(Duration::from_millis(1));
         }
