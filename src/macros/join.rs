@@ -46,6 +46,50 @@
 ///     assert_eq!((one, two), (1, "two"));
 /// });
 /// ```
+///
+/// # Limits
+///
+/// 64 futures compile; a 65th is a compile error saying "`join!` accepts at most 64
+/// futures":
+///
+/// ```
+/// # use std::future::ready;
+/// # futures::executor::block_on(async {
+/// let outputs = fiber::join!(
+///     // 64 futures here (hidden)
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8),
+/// );
+/// # assert_eq!(outputs.63, 0);
+/// # });
+/// ```
+///
+/// ```compile_fail
+/// # use std::future::ready;
+/// # futures::executor::block_on(async {
+/// let outputs = fiber::join!(
+///     // 65 futures here (hidden)
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
+/// #     ready(0u8), ready(0u8),
+/// );
+/// # });
+/// ```
 #[macro_export]
 macro_rules! join {
     (biased; $($future:expr),* $(,)?) => {
