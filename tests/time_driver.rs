@@ -221,3 +221,28 @@ fn many_drop_before_fire_cycles_complete() {
         block_on(sleep(Duration::from_millis(2)));
     });
 }
+
+#[test]
+fn sleeps_registered_from_many_threads_while_the_driver_parks_all_complete() {
+    // Each thread registers one short sleep at a time, so registrations keep landing while
+    // the driver thread scans its shards or parks with nothing pending; a registration the
+    // driver missed would leave its sleep waiting for a wake-up that never comes.
+    with_watchdog(|| {
+        let threads: Vec<_> = (0..8u64)
+            .map(|thread| {
+                std::thread::spawn(move || {
+                    for round in 0..150u64 {
+                        let duration =
+                            Duration::from_micros(300 + (thread * 37 + round * 11) % 900);
+                        let start = Instant::now();
+                        block_on(sleep(duration));
+                        assert!(start.elapsed() >= duration);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    });
+}

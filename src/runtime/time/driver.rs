@@ -1,10 +1,14 @@
 //! The timer driver: one global thread that fires due timers.
 //!
-//! The driver is started by the first timer that needs it. Its thread, `fiber-timer`, owns
-//! nothing but a loop: lock the shared [`Wheel`], advance it to the current tick, collect the
-//! wakers of the timers that fell due, release the lock, wake them, and park until the next
-//! expiration. Registering a timer earlier than the one the driver parks for unparks it. With
-//! no timers pending it parks without a timeout and costs no CPU.
+//! The driver is started by the first timer that needs it. Timers live in a few shards, each
+//! a [`Wheel`] behind a mutex of its own; a thread registers its timers in the shard it was
+//! given on first use (threads are dealt out round-robin), so fiber's workers, which
+//! register and fire most timers, rarely meet on a lock or write each other's cache lines.
+//! The driver thread, `fiber-timer`, owns nothing but a loop: for each shard, lock it,
+//! advance it to the current tick, collect the wakers of the timers that fell due, release
+//! the lock and wake them; then park until the earliest expiration of all shards.
+//! Registering a timer earlier than the one the driver parks for unparks it. With no timers
+//! pending it parks without a timeout and costs no CPU.
 //!
 //! A timer's shared part, its `Slot` (the waker and a generation counter), comes from a pool
 //! the driver owns, so registering a timer allocates nothing once the pool has grown to the
@@ -15,17 +19,19 @@
 //!
 //! Locking rules, which keep a waker that drops timers from deadlocking:
 //!
-//! - the driver lock (`Core::state`) is taken by the driver thread and by `Registration`
-//!   (register, reschedule, cancel); it may be followed by a slot lock, never the reverse;
+//! - a shard lock (`Shard::state`, "the driver lock" below) is taken by the driver thread, by
+//!   a worker firing its shard's timers, and by `Registration` (register, reschedule,
+//!   cancel); it may be followed by a slot lock, never the reverse, and no thread holds two;
 //! - a slot lock (`Slot::waker`) guards one timer's waker and is held only to swap it;
 //!   a slot's generation changes only while both locks are held;
 //! - no waker is cloned, woken or dropped while either lock is held: wakers are cloned
 //!   before, fired ones are collected and woken after the driver lock is released, and
 //!   replaced or cancelled ones are dropped after it too.
 
+use std::cell::Cell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::thread::{self, Thread};
@@ -36,8 +42,13 @@ use super::wheel::{Key, Wheel};
 /// The global driver, started on first use.
 static DRIVER: OnceLock<Driver> = OnceLock::new();
 
-/// Slots allocated at once when the pool runs dry.
+/// Slots allocated at once when a shard's pool runs dry.
 const SLOT_CHUNK: usize = 256;
+
+/// The driver's planned wake-up while it scans the shards or parks without a timeout: any
+/// registration is earlier, so it lowers the value (which makes a scan start over) and
+/// unparks the thread.
+const AWAKE_OR_IDLE: u64 = u64::MAX;
 
 struct Driver {
     core: &'static Core,
@@ -46,40 +57,52 @@ struct Driver {
 }
 
 struct Core {
-    /// Tick 0 of the wheel: ticks count whole milliseconds since this instant.
+    /// Tick 0 of the wheels: ticks count whole milliseconds since this instant.
     start: Instant,
+    shards: Box<[Shard]>,
+    /// The tick the driver thread parks until, or [`AWAKE_OR_IDLE`]. A registration earlier
+    /// than this lowers it and unparks the thread.
+    parked_until: AtomicU64,
+    /// Deals shards out to threads.
+    next_shard: AtomicUsize,
+}
+
+/// One wheel and its slots. Aligned so that two shards never share a cache line.
+#[repr(align(128))]
+struct Shard {
     state: Mutex<State>,
-    /// No timer is due before this tick (`u64::MAX`: none pending). Lowered by every
-    /// registration and reset to the wheel's next expiration by every advance, both under
-    /// the lock; read without it by fiber's workers to decide whether to fire timers.
+    /// No timer of this shard is due before this tick (`u64::MAX`: none pending). Lowered by
+    /// every registration and reset to the wheel's next expiration by every advance, both
+    /// under the lock; read without it by workers deciding whether to fire.
     next_due: AtomicU64,
 }
 
 struct State {
     wheel: Wheel<&'static Slot>,
-    /// Slots holding no timer, the most recently freed last (it is the most likely to be in
-    /// cache).
+    /// Slots of this shard holding no timer, the most recently freed last (it is the most
+    /// likely to be in cache).
     free_slots: Vec<&'static Slot>,
     /// How many slots exist; a test hook.
     slot_count: usize,
-    /// The tick the driver thread parks until, `None` when it parks without a timeout. A
-    /// registration earlier than this must unpark it.
-    parked_until: Option<u64>,
+    /// This shard's index in `Core::shards`.
+    index: u32,
 }
 
 /// The part of a timer shared between its `Sleep` and the driver; reused by later timers.
 struct Slot {
     /// How many timers have left this slot (fired or were cancelled). A `Registration` that
     /// took the slot at generation `g` owns it while the generation is still `g`. Read
-    /// without a lock on the fast path of `Sleep::poll`; changed only with the driver lock
+    /// without a lock on the fast path of `Sleep::poll`; changed only with the shard's lock
     /// and this slot's `waker` lock both held, so a holder of either lock who reads `g` knows
     /// the timer is still in the wheel.
     generation: AtomicU64,
     /// The waker of the last poll; the driver takes it when the timer fires.
     waker: Mutex<Option<Waker>>,
-    /// Where the current timer sits in the wheel. Written and read only under the driver
-    /// lock (an atomic only so that a shared `&'static Slot` can hold it).
+    /// Where the current timer sits in its shard's wheel. Written and read only under the
+    /// shard's lock (an atomic only so that a shared `&'static Slot` can hold it).
     key: AtomicU32,
+    /// The shard whose pool this slot belongs to; it never changes.
+    shard: u32,
 }
 
 /// A timer registered with the driver: what a `Sleep` holds once it has been polled.
@@ -87,6 +110,11 @@ pub(super) struct Registration {
     slot: &'static Slot,
     /// The slot's generation when this timer took it.
     generation: u64,
+}
+
+thread_local! {
+    /// The shard this thread registers its timers in, dealt on first use.
+    static HOME_SHARD: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 /// Locks a mutex, ignoring poisoning: the driver's critical sections leave the state
@@ -97,17 +125,28 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn driver() -> &'static Driver {
     DRIVER.get_or_init(|| {
+        // Twice the cores, so that the workers of a runtime sized to the machine, and the
+        // threads around them, mostly get shards of their own.
+        let shards = thread::available_parallelism()
+            .map_or(4, |cores| cores.get() * 2)
+            .clamp(2, 128);
         // The driver lives as long as the process; leaking its core lets the thread and every
         // `Registration` refer to it (and to its slots) without reference counting.
         let core: &'static Core = Box::leak(Box::new(Core {
             start: Instant::now(),
-            state: Mutex::new(State {
-                wheel: Wheel::new(),
-                free_slots: Vec::new(),
-                slot_count: 0,
-                parked_until: None,
-            }),
-            next_due: AtomicU64::new(u64::MAX),
+            shards: (0..shards)
+                .map(|index| Shard {
+                    state: Mutex::new(State {
+                        wheel: Wheel::new(),
+                        free_slots: Vec::new(),
+                        slot_count: 0,
+                        index: u32::try_from(index).expect("at most 128 shards"),
+                    }),
+                    next_due: AtomicU64::new(u64::MAX),
+                })
+                .collect(),
+            parked_until: AtomicU64::new(AWAKE_OR_IDLE),
+            next_shard: AtomicUsize::new(0),
         }));
         let handle = thread::Builder::new()
             .name("fiber-timer".into())
@@ -125,8 +164,14 @@ fn driver() -> &'static Driver {
 /// How many timers the driver holds, and how many slots it has allocated; a test hook.
 pub(super) fn registered_timers() -> (usize, usize) {
     DRIVER.get().map_or((0, 0), |driver| {
-        let state = lock(&driver.core.state);
-        (state.wheel.len(), state.slot_count)
+        driver
+            .core
+            .shards
+            .iter()
+            .fold((0, 0), |(timers, slots), shard| {
+                let state = lock(&shard.state);
+                (timers + state.wheel.len(), slots + state.slot_count)
+            })
     })
 }
 
@@ -148,6 +193,72 @@ impl Core {
         u64::try_from(now.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// The calling thread's shard.
+    fn home_shard(&self) -> &Shard {
+        let index = HOME_SHARD.with(|home| {
+            home.get().unwrap_or_else(|| {
+                let index = self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+                home.set(Some(index));
+                index
+            })
+        });
+        &self.shards[index]
+    }
+
+    /// Records that a timer now waits for tick `when` (after it was put in its shard);
+    /// returns whether the driver thread must be unparked to honour it.
+    fn note_new_tick(&self, shard: &Shard, when: u64) -> bool {
+        shard.next_due.fetch_min(when, Ordering::Relaxed);
+        // Pairs with the driver's store before it scans and its compare-exchange after: a
+        // registration it missed in a scan either lowers the value before the exchange (the
+        // scan starts over) or reads the planned tick after it.
+        if when < self.parked_until.load(Ordering::SeqCst) {
+            self.parked_until.fetch_min(when, Ordering::SeqCst);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The driver thread's loop.
+    fn run(&self) {
+        let mut due_wakers: Vec<Waker> = Vec::new();
+        loop {
+            self.parked_until.store(AWAKE_OR_IDLE, Ordering::SeqCst);
+            let now = self.tick_at_or_before(Instant::now());
+            let mut next_tick = u64::MAX;
+            for shard in self.shards.iter() {
+                let next = shard.advance(&mut lock(&shard.state), now, &mut due_wakers);
+                next_tick = next_tick.min(next.unwrap_or(u64::MAX));
+                wake_all(&mut due_wakers);
+            }
+            let planned = self.parked_until.compare_exchange(
+                AWAKE_OR_IDLE,
+                next_tick,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            if planned.is_err() {
+                // A timer was registered during the scan, maybe in a shard already scanned.
+                continue;
+            }
+            let wake_at = (next_tick != u64::MAX)
+                .then(|| self.start.checked_add(Duration::from_millis(next_tick)))
+                .flatten();
+            match wake_at {
+                None => thread::park(),
+                Some(at) => {
+                    let now = Instant::now();
+                    if at > now {
+                        thread::park_timeout(at - now);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Shard {
     /// Hands out every timer due at or before tick `now`, collecting their wakers into
     /// `due`. Returns the wheel's next expiration.
     fn advance(&self, state: &mut State, now: u64, due: &mut Vec<Waker>) -> Option<u64> {
@@ -165,44 +276,6 @@ impl Core {
             .store(next_tick.unwrap_or(u64::MAX), Ordering::Relaxed);
         next_tick
     }
-
-    /// Records, under the lock, that a timer now waits for tick `when`; returns whether the
-    /// driver thread must be unparked to honour it.
-    fn note_new_tick(&self, state: &mut State, when: u64) -> bool {
-        self.next_due.fetch_min(when, Ordering::Relaxed);
-        if state.parked_until.map_or(true, |parked| when < parked) {
-            state.parked_until = Some(when);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// The driver thread's loop.
-    fn run(&self) {
-        let mut due_wakers: Vec<Waker> = Vec::new();
-        loop {
-            let next_tick = {
-                let mut state = lock(&self.state);
-                let now = self.tick_at_or_before(Instant::now());
-                let next_tick = self.advance(&mut state, now, &mut due_wakers);
-                state.parked_until = next_tick;
-                next_tick
-            };
-            wake_all(&mut due_wakers);
-            let wake_at =
-                next_tick.and_then(|tick| self.start.checked_add(Duration::from_millis(tick)));
-            match wake_at {
-                None => thread::park(),
-                Some(at) => {
-                    let now = Instant::now();
-                    if at > now {
-                        thread::park_timeout(at - now);
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Wakes the collected wakers, after every lock is released.
@@ -214,8 +287,8 @@ fn wake_all(wakers: &mut Vec<Waker>) {
     }
 }
 
-/// Fires the timers due by `now` on the calling thread, if any are and no other thread is
-/// firing them right now. Returns whether it woke any.
+/// Fires the timers of the calling thread's shard that are due by `now`, if any are and no
+/// other thread is firing them right now. Returns whether it woke any.
 ///
 /// fiber's workers call this between polls (the driver thread still fires everything on its
 /// own): a worker that fires a timer of one of its runtime's tasks queues that task locally,
@@ -228,15 +301,16 @@ pub(crate) fn fire_due(now: Instant, scratch: &mut Vec<Waker>) -> bool {
     };
     let core = driver.core;
     let now = core.tick_at_or_before(now);
-    if core.next_due.load(Ordering::Relaxed) > now {
+    let shard = core.home_shard();
+    if shard.next_due.load(Ordering::Relaxed) > now {
         return false;
     }
-    let mut state = match core.state.try_lock() {
+    let mut state = match shard.state.try_lock() {
         Ok(state) => state,
         Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
         Err(TryLockError::WouldBlock) => return false,
     };
-    core.advance(&mut state, now, scratch);
+    shard.advance(&mut state, now, scratch);
     // The driver thread may be parked until a tick that has now been handled: it wakes then,
     // finds nothing due and parks again, which is cheaper than unparking it here.
     drop(state);
@@ -246,11 +320,12 @@ pub(crate) fn fire_due(now: Instant, scratch: &mut Vec<Waker>) -> bool {
 }
 
 impl Slot {
-    fn new() -> Slot {
+    fn new(shard: u32) -> Slot {
         Slot {
             generation: AtomicU64::new(0),
             waker: Mutex::new(None),
             key: AtomicU32::new(0),
+            shard,
         }
     }
 
@@ -294,7 +369,8 @@ impl State {
 
     /// Allocates a chunk of slots, keeps all but one in the pool and returns that one.
     fn grow(&mut self) -> &'static Slot {
-        let chunk: &'static [Slot] = Box::leak((0..SLOT_CHUNK).map(|_| Slot::new()).collect());
+        let index = self.index;
+        let chunk: &'static [Slot] = Box::leak((0..SLOT_CHUNK).map(|_| Slot::new(index)).collect());
         self.slot_count += chunk.len();
         let (first, rest) = chunk.split_first().expect("a slot chunk is not empty");
         self.free_slots.extend(rest.iter().rev());
@@ -309,9 +385,10 @@ impl Registration {
         let driver = driver();
         let when = driver.core.tick_at_or_after(deadline);
         let waker = waker.clone();
-        let mut state = lock(&driver.core.state);
+        let shard = driver.core.home_shard();
+        let mut state = lock(&shard.state);
         let inserted = state.insert(when, Some(waker));
-        let unpark = inserted.is_ok() && driver.core.note_new_tick(&mut state, when);
+        let unpark = inserted.is_ok() && driver.core.note_new_tick(shard, when);
         drop(state);
         if unpark {
             driver.thread.unpark();
@@ -367,19 +444,13 @@ impl Registration {
     /// already due fires the timer at once (waking its waker).
     pub(super) fn reschedule(&mut self, deadline: Instant) {
         let driver = driver();
+        let core = driver.core;
         let due_now = deadline <= Instant::now();
-        let when = driver.core.tick_at_or_after(deadline);
-        let mut state = lock(&driver.core.state);
-        let mut fired_waker = None;
-        if self.is_fired() {
-            // Fired: the slot may already hold another timer. Take a fresh one; its waker is
-            // stored by the next poll.
-            if !due_now {
-                if let Ok(registration) = state.insert(when, None) {
-                    *self = registration;
-                }
-            }
-        } else {
+        let when = core.tick_at_or_after(deadline);
+        let shard = &core.shards[self.slot.shard as usize];
+        let mut state = lock(&shard.state);
+        // Checked under the slot's shard lock: the timer cannot fire meanwhile.
+        if !self.is_fired() {
             let key = Key::from_raw(self.slot.key.load(Ordering::Relaxed));
             let left_wheel = if due_now {
                 state.wheel.remove(key);
@@ -388,18 +459,40 @@ impl Registration {
                 // Refused when the tick has passed meanwhile; the wheel then removed it.
                 state.wheel.reschedule(key, when).is_err()
             };
+            let mut fired_waker = None;
+            let mut unpark = false;
             if left_wheel {
                 fired_waker = self.slot.vacate();
                 state.free_slots.push(self.slot);
+            } else {
+                unpark = core.note_new_tick(shard, when);
             }
+            drop(state);
+            if unpark {
+                driver.thread.unpark();
+            }
+            if let Some(waker) = fired_waker {
+                waker.wake();
+            }
+            return;
         }
-        let unpark = !self.is_fired() && driver.core.note_new_tick(&mut state, when);
+        drop(state);
+        // Fired: the slot may already hold another timer. Take a fresh one in this thread's
+        // shard; its waker is stored by the next poll.
+        if due_now {
+            return;
+        }
+        let home = core.home_shard();
+        let mut state = lock(&home.state);
+        let inserted = state.insert(when, None);
+        let unpark = inserted.is_ok() && core.note_new_tick(home, when);
         drop(state);
         if unpark {
             driver.thread.unpark();
         }
-        if let Some(waker) = fired_waker {
-            waker.wake();
+        if let Ok(registration) = inserted {
+            // The fired registration this replaces takes no lock when dropped.
+            *self = registration;
         }
     }
 }
@@ -409,8 +502,8 @@ impl Drop for Registration {
         if self.is_fired() {
             return;
         }
-        let driver = driver();
-        let mut state = lock(&driver.core.state);
+        let shard = &driver().core.shards[self.slot.shard as usize];
+        let mut state = lock(&shard.state);
         // Re-checked under the lock: the driver may have fired it meanwhile.
         let waker = if self.is_fired() {
             None

@@ -11,8 +11,11 @@
 //! of how busy or blocked the executor's workers are, and lets timers serve every executor
 //! in the process.
 //!
-//! fiber's own workers help: every 61 polls, and before they look for work elsewhere, they
-//! fire the timers that are due (if no other thread is firing them at that moment). A task
+//! Timers are kept in a few shards (twice as many as the machine has cores), each a wheel
+//! behind its own lock; every thread registers in the shard it was dealt on first use, so
+//! workers registering timers at once do not contend. fiber's own workers help fire them:
+//! every 61 polls, and before they look for work elsewhere, they fire the due timers of
+//! their own shard (if no other thread is firing them at that moment). A task
 //! whose timer a worker fires is queued on that worker, with no hand-off from the driver
 //! thread through the runtime's channel, and busy workers keep timers on time even when the
 //! driver thread waits for a CPU behind them.
@@ -21,13 +24,13 @@
 //!
 //! - `wheel.rs`: a hierarchical timing wheel, six levels of 64 one-millisecond slots,
 //!   where inserting, removing and rescheduling a timer are O(1);
-//! - `driver.rs`: the global driver: the wheel behind a mutex, the driver thread, and the
-//!   `Registration` a timer holds once it has been polled;
+//! - `driver.rs`: the global driver: the shards (a wheel and a slot pool behind a mutex
+//!   each), the driver thread, and the `Registration` a timer holds once it has been polled;
 //! - `sleep.rs`: [`Sleep`], the one timer future; [`Timeout`] (`timeout.rs`) and [`Interval`]
 //!   (`interval.rs`) are built on it, and [`Elapsed`] (`error.rs`) is the timeout's error.
 //!
 //! A `Sleep` costs nothing until first polled. If its deadline has not passed by then, it
-//! takes a slot (a generation counter and the waker) from the driver's pool and links it
+//! takes a slot (a generation counter and the waker) from its shard's pool and links it
 //! into the wheel: no allocation once the pool has grown to the most timers pending at
 //! once. Deadlines are rounded up to the next millisecond tick, so a timer never fires
 //! early. When a timer falls due, the driver bumps its slot's generation and wakes the
