@@ -446,15 +446,21 @@ fn spawning_after_shutdown_cancels_at_once() {
     });
 }
 
-/// Regression test (found in review, caught by Miri): a wake by value hands the task to
-/// another thread that completes it while `schedule(&self)`, whose `&self` lives inside the
-/// task, is still running. The waker's own reference must keep the task alive until then.
+/// Regression tests (caught by Miri) for tasks that another thread completes and frees while
+/// the call that handed them over is still running:
+///
+/// - a wake by value hands the task on while `schedule(&self)`, whose `&self` lives inside
+///   the task, still runs: the waker's own reference must keep the task alive until then;
+/// - a yield queues the task with the poller's own reference (no extra one) through
+///   `yield_local`, which must read what it needs first; the harness must not touch the task
+///   afterwards either.
 #[cfg(not(loom))]
 mod handoff {
     use std::ptr::NonNull;
     use std::sync::mpsc;
     use std::sync::{Arc, Mutex};
     use std::task::{Poll, Waker};
+    use std::thread::JoinHandle;
 
     use super::super::list::OwnedTasks;
     use super::super::{new_task, Header, Notified, Schedule, Task};
@@ -465,110 +471,36 @@ mod handoff {
         owned: OwnedTasks,
     }
 
+    /// Hands every task to a runner thread, as `push_remote` or a thief would, and waits
+    /// until that thread has run it (a worker may be that fast).
     #[derive(Clone)]
     struct HandOff(Arc<Inner>);
 
-    impl Schedule for HandOff {
-        fn schedule(&self, task: Notified) {
-            // Hand the task to another thread, as `push_remote` does, and wait until that
-            // thread has run it (a worker may be that fast). `&self` is still live meanwhile.
-            self.0.to_runner.lock().unwrap().send(task).unwrap();
-            let inner = self.0.clone();
-            // (`self` is not read after this point in Handle::schedule either.)
-            inner
-                .done
+    impl Inner {
+        fn wait_until_run(&self) {
+            self.done
                 .lock()
                 .unwrap()
                 .recv()
                 .expect("the runner ran the task");
         }
-        fn yield_now(&self, task: Notified) {
-            self.schedule(task)
-        }
-        fn release(&self, task: NonNull<Header>) -> Option<Task> {
-            self.0.owned.remove(task)
-        }
     }
 
-    #[test]
-    fn a_task_completed_elsewhere_during_schedule_outlives_the_call() {
-        let (to_runner, from_waker) = mpsc::channel::<Notified>();
-        let (done_tx, done_rx) = mpsc::channel::<()>();
-        let scheduler = HandOff(Arc::new(Inner {
-            to_runner: Mutex::new(to_runner),
-            done: Mutex::new(done_rx),
-            owned: OwnedTasks::new(1),
-        }));
-        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
-        let slot2 = slot.clone();
-        let mut first = true;
-        let (task, notified, join) = new_task(
-            std::future::poll_fn(move |cx| {
-                if first {
-                    first = false;
-                    *slot2.lock().unwrap() = Some(cx.waker().clone());
-                    Poll::Pending
-                } else {
-                    Poll::Ready(())
-                }
-            }),
-            scheduler.clone(),
-        );
-        scheduler.0.owned.bind(task).ok().unwrap();
-        drop(join); // detached
-        notified.run(); // first poll: Pending, waker stored
-        let runner = std::thread::spawn(move || {
-            let task = from_waker.recv().unwrap();
-            task.run(); // completes and frees the cell
-            done_tx.send(()).unwrap();
-        });
-        let waker = slot.lock().unwrap().take().unwrap();
-        waker.wake(); // by value: Submit moves the waker's only reference into the Notified
-        runner.join().unwrap();
-    }
-}
-
-/// Regression test for the yield path: a task that yielded is queued with the worker's own
-/// reference (no extra one), so a thief may complete and free it before `yield_local`
-/// returns. Here the "queue" hands the task to another thread and waits until that thread
-/// has run it to completion: the harness must not touch the task afterwards.
-#[cfg(not(loom))]
-mod yield_handoff {
-    use std::ptr::NonNull;
-    use std::sync::mpsc;
-    use std::sync::{Arc, Mutex};
-    use std::task::Poll;
-
-    use super::super::list::OwnedTasks;
-    use super::super::{new_task, Header, Notified, Schedule, Task};
-
-    struct Inner {
-        to_thief: Mutex<mpsc::Sender<Notified>>,
-        done: Mutex<mpsc::Receiver<()>>,
-        owned: OwnedTasks,
-    }
-
-    #[derive(Clone)]
-    struct Stolen(Arc<Inner>);
-
-    impl Schedule for Stolen {
-        fn schedule(&self, _task: Notified) {
-            unreachable!("the task only yields");
+    impl Schedule for HandOff {
+        fn schedule(&self, task: Notified) {
+            self.0.to_runner.lock().unwrap().send(task).unwrap();
+            // `&self` is still live and read here, after the hand-off.
+            self.0.clone().wait_until_run();
         }
         fn yield_now(&self, _task: Notified) {
             unreachable!("`yield_local` queues every yield");
         }
         unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified> {
             // What a worker does: read the scheduler first, then queue the task.
-            // SAFETY: the task is alive until it is sent below.
+            // SAFETY: the task, and `*this` in it, is alive until it is sent below.
             let inner = unsafe { this.as_ref() }.0.clone();
-            inner.to_thief.lock().unwrap().send(task).unwrap();
-            inner
-                .done
-                .lock()
-                .unwrap()
-                .recv()
-                .expect("the thief ran the task");
+            inner.to_runner.lock().unwrap().send(task).unwrap();
+            inner.wait_until_run();
             None
         }
         fn release(&self, task: NonNull<Header>) -> Option<Task> {
@@ -576,37 +508,62 @@ mod yield_handoff {
         }
     }
 
-    #[test]
-    fn a_yielded_task_freed_by_a_thief_is_not_touched_again() {
-        let (to_thief, stolen) = mpsc::channel::<Notified>();
+    /// Binds a detached task running `future` to a fresh `HandOff`, and starts the runner
+    /// thread, which runs one handed-off task (completing and freeing it).
+    fn detached_task(
+        future: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> (Notified, JoinHandle<()>) {
+        let (to_runner, handed_off) = mpsc::channel::<Notified>();
         let (done_tx, done_rx) = mpsc::channel::<()>();
-        let scheduler = Stolen(Arc::new(Inner {
-            to_thief: Mutex::new(to_thief),
+        let scheduler = HandOff(Arc::new(Inner {
+            to_runner: Mutex::new(to_runner),
             done: Mutex::new(done_rx),
             owned: OwnedTasks::new(1),
         }));
-        let mut yielded = false;
-        let (task, notified, join) = new_task(
-            std::future::poll_fn(move |cx| {
-                if yielded {
-                    Poll::Ready(())
-                } else {
-                    yielded = true;
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            }),
-            scheduler.clone(),
-        );
+        let (task, notified, join) = new_task(future, scheduler.clone());
         scheduler.0.owned.bind(task).ok().unwrap();
         drop(join); // detached: completing frees the task
-        drop(scheduler);
-        let thief = std::thread::spawn(move || {
-            stolen.recv().unwrap().run(); // completes and frees the cell
+        let runner = std::thread::spawn(move || {
+            handed_off.recv().unwrap().run();
             done_tx.send(()).unwrap();
         });
-        notified.run(); // yields; the thief finishes the task inside `yield_local`
-        thief.join().unwrap();
+        (notified, runner)
+    }
+
+    #[test]
+    fn a_task_completed_elsewhere_during_schedule_outlives_the_call() {
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let slot2 = slot.clone();
+        let mut first = true;
+        let (notified, runner) = detached_task(std::future::poll_fn(move |cx| {
+            if first {
+                first = false;
+                *slot2.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        }));
+        notified.run(); // first poll: Pending, waker stored
+        let waker = slot.lock().unwrap().take().unwrap();
+        waker.wake(); // by value: Submit moves the waker's only reference into the Notified
+        runner.join().unwrap();
+    }
+
+    #[test]
+    fn a_yielded_task_freed_by_a_thief_is_not_touched_again() {
+        let mut yielded = false;
+        let (notified, runner) = detached_task(std::future::poll_fn(move |cx| {
+            if yielded {
+                Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }));
+        notified.run(); // yields; the runner finishes the task inside `yield_local`
+        runner.join().unwrap();
     }
 }
 
