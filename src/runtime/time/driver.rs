@@ -533,7 +533,7 @@ impl fmt::Debug for Registration {
 mod tests {
     use std::future::Future;
     use std::pin::Pin;
-    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::{Context, Wake};
 
@@ -548,47 +548,49 @@ mod tests {
         }
     }
 
-    /// Workers fire due timers (`fire_due`) while the driver thread fires them too: each
-    /// timer must fire once, not early, and none may be lost.
+    /// Workers fire their shard's due timers (`fire_due`) while the driver thread fires them
+    /// too: each timer must fire once, not early, and none may be lost. Several threads each
+    /// register timers in their own shard and then call `fire_due` until all have fired, so
+    /// every shard has two firers at once.
     #[test]
     fn timers_fired_by_two_threads_at_once_fire_exactly_once() {
-        let stop = Arc::new(AtomicBool::new(false));
-        let firer = {
-            let stop = stop.clone();
-            thread::spawn(move || {
-                let mut scratch = Vec::new();
-                while !stop.load(Ordering::SeqCst) {
-                    fire_due(Instant::now(), &mut scratch);
-                    thread::yield_now();
-                }
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                thread::spawn(|| {
+                    let counters: Vec<Arc<CountWakes>> = (0..1_000)
+                        .map(|_| Arc::new(CountWakes(AtomicUsize::new(0))))
+                        .collect();
+                    let mut sleeps: Vec<_> = (0..1_000u64)
+                        // Far enough ahead that none is due yet when the loop below polls
+                        // it, even in a debug build.
+                        .map(|index| sleep(Duration::from_millis(30 + index % 7)))
+                        .collect();
+                    for (pause, counter) in sleeps.iter_mut().zip(&counters) {
+                        let waker = Waker::from(counter.clone());
+                        assert!(Pin::new(pause)
+                            .poll(&mut Context::from_waker(&waker))
+                            .is_pending());
+                    }
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    let mut scratch = Vec::new();
+                    while counters
+                        .iter()
+                        .any(|counter| counter.0.load(Ordering::SeqCst) == 0)
+                    {
+                        assert!(Instant::now() < deadline, "timers were lost");
+                        fire_due(Instant::now(), &mut scratch);
+                        thread::yield_now();
+                    }
+                    for (pause, counter) in sleeps.iter_mut().zip(&counters) {
+                        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "each timer fires once");
+                        assert!(Instant::now() >= pause.deadline());
+                        assert!(pause.is_elapsed());
+                    }
+                })
             })
-        };
-        let counters: Vec<Arc<CountWakes>> = (0..2_000)
-            .map(|_| Arc::new(CountWakes(AtomicUsize::new(0))))
             .collect();
-        let mut sleeps: Vec<_> = (0..2_000u64)
-            .map(|index| sleep(Duration::from_millis(1 + index % 7)))
-            .collect();
-        for (pause, counter) in sleeps.iter_mut().zip(&counters) {
-            let waker = Waker::from(counter.clone());
-            assert!(Pin::new(pause)
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending());
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while counters
-            .iter()
-            .any(|counter| counter.0.load(Ordering::SeqCst) == 0)
-        {
-            assert!(Instant::now() < deadline, "timers were lost");
-            thread::sleep(Duration::from_millis(1));
-        }
-        stop.store(true, Ordering::SeqCst);
-        firer.join().unwrap();
-        for (pause, counter) in sleeps.iter_mut().zip(&counters) {
-            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "each timer fires once");
-            assert!(Instant::now() >= pause.deadline());
-            assert!(pause.is_elapsed());
+        for thread in threads {
+            thread.join().unwrap();
         }
     }
 }
