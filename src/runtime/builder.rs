@@ -191,7 +191,7 @@ impl Builder {
             shutdown: AtomicBool::new(false),
             workers_stopped: AtomicBool::new(false),
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
-            remote_spawned: AtomicU64::new(0),
+            remote_spawned: CachePadded(AtomicU64::new(0)),
             hooks: self.hooks.clone(),
             epoch: std::time::Instant::now(),
         });

@@ -60,8 +60,10 @@ pub(crate) struct Shared {
     /// so whoever puts one there must take it back off.
     pub(crate) workers_stopped: AtomicBool,
     pub(crate) metrics: Box<[CachePadded<WorkerMetrics>]>,
-    /// Tasks spawned from outside the workers.
-    pub(crate) remote_spawned: AtomicU64,
+    /// Tasks spawned from outside the workers. On a line of its own: a thread spawning
+    /// remotely writes it on every spawn, and the workers read the fields around it on every
+    /// task they run.
+    pub(crate) remote_spawned: CachePadded<AtomicU64>,
     pub(crate) hooks: Hooks,
     /// The origin of the timestamps in the metrics.
     pub(crate) epoch: std::time::Instant,

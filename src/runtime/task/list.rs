@@ -30,9 +30,14 @@ struct Shard {
 // under the shard's lock.
 unsafe impl Send for Shard {}
 
+/// A shard on cache lines of its own: a spawning thread and a worker completing a task in
+/// another shard must not bounce one line between them.
+#[repr(align(128))]
+struct PaddedShard(Mutex<Shard>);
+
 /// The runtime's owner list. See the module docs.
 pub(crate) struct OwnedTasks {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[PaddedShard]>,
 }
 
 impl OwnedTasks {
@@ -42,11 +47,11 @@ impl OwnedTasks {
         OwnedTasks {
             shards: (0..shards)
                 .map(|_| {
-                    Mutex::new(Shard {
+                    PaddedShard(Mutex::new(Shard {
                         head: None,
                         len: 0,
                         closed: false,
-                    })
+                    }))
                 })
                 .collect(),
         }
@@ -60,6 +65,7 @@ impl OwnedTasks {
         // A panic cannot happen while a shard lock is held (only pointer writes), so a
         // poisoned lock is still consistent.
         self.shards[index]
+            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -113,6 +119,7 @@ impl OwnedTasks {
         let mut tasks = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard
+                .0
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             shard.closed = true;
@@ -140,7 +147,7 @@ impl OwnedTasks {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| shard.lock().unwrap_or_else(|p| p.into_inner()).len)
+            .map(|shard| shard.0.lock().unwrap_or_else(|p| p.into_inner()).len)
             .sum()
     }
 }
