@@ -132,7 +132,7 @@ impl Handle {
                     worker.push_lifo(notified);
                 }
                 None => {
-                    shared.remote_spawned.0.fetch_add(1, Ordering::Relaxed);
+                    shared.remote_spawned.fetch_add(1, Ordering::Relaxed);
                     shared.push_remote(notified);
                 }
             }),

@@ -144,7 +144,7 @@ impl RuntimeMetrics {
             .iter()
             .map(|worker| worker.0.spawned.load(Ordering::Relaxed))
             .sum();
-        local + shared.remote_spawned.0.load(Ordering::Relaxed)
+        local + shared.remote_spawned.load(Ordering::Relaxed)
     }
 
     /// How many times `worker` has polled a task (cancellations included).

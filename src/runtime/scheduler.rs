@@ -45,16 +45,26 @@ pub(crate) enum Message {
 #[derive(Debug, Default)]
 pub(crate) struct CachePadded<T>(pub(crate) T);
 
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Shared by the runtime, its handles, its workers and its tasks.
 pub(crate) struct Shared {
     pub(crate) sender: Sender<Message>,
     pub(crate) receiver: Receiver<Message>,
     pub(crate) stealers: Box<[Stealer<Notified>]>,
     pub(crate) owned: OwnedTasks,
-    /// Workers blocked (or about to block) on the channel.
-    pub(crate) parked: AtomicUsize,
+    /// Workers blocked (or about to block) on the channel. This and `searching` change when
+    /// workers park and search, so each has a line of its own, away from the fields every
+    /// worker reads for every task.
+    pub(crate) parked: CachePadded<AtomicUsize>,
     /// Workers looking for work (stealing), plus those woken to do so.
-    pub(crate) searching: AtomicUsize,
+    pub(crate) searching: CachePadded<AtomicUsize>,
     pub(crate) shutdown: AtomicBool,
     /// Set once every worker has stopped: from then on nobody takes tasks off the channel,
     /// so whoever puts one there must take it back off.
