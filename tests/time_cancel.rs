@@ -3,33 +3,21 @@
 //! One test in this file on purpose: it reads the driver's global timer count, which other
 //! tests running in parallel in the same binary would disturb.
 
+mod common;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::watchdog;
 use fiber::time::{
     __registered_timers as registered_timers, __timer_slots as timer_slots, sleep, Sleep,
 };
 use futures::executor::block_on;
-
-/// Runs `test` on its own thread and fails if it takes longer than 20 s.
-fn with_watchdog(test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let body = thread::spawn(move || {
-        test();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => body.join().unwrap(),
-        Err(RecvTimeoutError::Disconnected) => std::panic::resume_unwind(body.join().unwrap_err()),
-        Err(RecvTimeoutError::Timeout) => panic!("test still running after 20 s: it hangs"),
-    }
-}
 
 fn poll_once(sleep: &mut Sleep) -> Poll<()> {
     poll_with(sleep, &futures::task::noop_waker())
@@ -63,7 +51,7 @@ fn wait_until_fired(sleep: &Sleep) {
 
 #[test]
 fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
-    with_watchdog(|| {
+    watchdog(|| {
         assert_eq!(registered_timers(), 0);
         assert_eq!(timer_slots(), 0, "no timer, no slot");
         let unpolled: Vec<Sleep> = (0..100).map(|_| sleep(Duration::from_secs(60))).collect();

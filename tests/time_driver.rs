@@ -1,30 +1,19 @@
 //! The timer driver under load and under hostile wakers and executors.
 
+mod common;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc::{self};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::watchdog;
 use fiber::time::{sleep, Sleep};
 use futures::executor::{block_on, ThreadPool};
-
-/// Runs `test` on its own thread and fails if it takes longer than 20 s.
-fn with_watchdog(test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let body = thread::spawn(move || {
-        test();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => body.join().unwrap(),
-        Err(RecvTimeoutError::Disconnected) => std::panic::resume_unwind(body.join().unwrap_err()),
-        Err(RecvTimeoutError::Timeout) => panic!("test still running after 20 s: it hangs"),
-    }
-}
 
 /// Durations of 1 to 20 ms in a fixed pseudo-random order.
 fn one_to_twenty_millis(count: usize) -> impl Iterator<Item = Duration> {
@@ -44,7 +33,7 @@ fn poll_with(sleep: &mut Sleep, waker: &Waker) -> Poll<()> {
 
 #[test]
 fn ten_thousand_concurrent_sleeps_all_complete_none_early() {
-    with_watchdog(|| {
+    watchdog(|| {
         let sleeps = one_to_twenty_millis(10_000).map(|duration| async move {
             let pause = sleep(duration);
             let deadline = pause.deadline();
@@ -62,7 +51,7 @@ fn ten_thousand_concurrent_sleeps_all_complete_none_early() {
 
 #[test]
 fn ten_thousand_sleeps_on_a_thread_pool_all_complete_none_early() {
-    with_watchdog(|| {
+    watchdog(|| {
         let pool = ThreadPool::builder().pool_size(2).create().unwrap();
         let (report, reports) = mpsc::channel();
         for duration in one_to_twenty_millis(10_000) {
@@ -126,7 +115,7 @@ fn registered_victims(count: usize) -> Vec<Sleep> {
 
 #[test]
 fn a_waker_that_drops_timers_when_woken_does_not_deadlock() {
-    with_watchdog(|| {
+    watchdog(|| {
         let (woken, wakes) = mpsc::channel();
         let waker = Waker::from(DropsTimers::new(registered_victims(100), woken));
         let mut trigger = sleep(Duration::from_millis(5));
@@ -140,7 +129,7 @@ fn a_waker_that_drops_timers_when_woken_does_not_deadlock() {
 
 #[test]
 fn a_waker_that_drops_timers_when_dropped_does_not_deadlock() {
-    with_watchdog(|| {
+    watchdog(|| {
         // Fired by the driver: the driver holds the last reference to the waker.
         let (woken, _wakes) = mpsc::channel();
         let waker = Waker::from(DropsTimers::new(registered_victims(100), woken));
@@ -188,7 +177,7 @@ impl Future for Busy {
 
 #[test]
 fn a_busy_self_waking_future_on_another_executor_does_not_stop_timers() {
-    with_watchdog(|| {
+    watchdog(|| {
         let stop = Arc::new(AtomicBool::new(false));
         let busy_stop = Arc::clone(&stop);
         let busy = thread::spawn(move || block_on(Busy { stop: busy_stop }));
@@ -209,7 +198,7 @@ fn a_busy_self_waking_future_on_another_executor_does_not_stop_timers() {
 
 #[test]
 fn many_drop_before_fire_cycles_complete() {
-    with_watchdog(|| {
+    watchdog(|| {
         let noop = futures::task::noop_waker();
         for _ in 0..100 {
             let mut pending: Vec<Sleep> = one_to_twenty_millis(1000).map(sleep).collect();
@@ -227,7 +216,7 @@ fn sleeps_registered_from_many_threads_while_the_driver_parks_all_complete() {
     // Each thread registers one short sleep at a time, so registrations keep landing while
     // the driver thread scans its shards or parks with nothing pending; a registration the
     // driver missed would leave its sleep waiting for a wake-up that never comes.
-    with_watchdog(|| {
+    watchdog(|| {
         let threads: Vec<_> = (0..8u64)
             .map(|thread| {
                 std::thread::spawn(move || {

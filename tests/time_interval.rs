@@ -1,26 +1,14 @@
 //! `interval`, `interval_at` and the missed-tick behaviours.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
+mod common;
+
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::watchdog;
 use fiber::time::{interval, interval_at, MissedTickBehavior};
 use futures::executor::block_on;
-
-/// Runs `test` on its own thread and fails if it takes longer than 20 s.
-fn with_watchdog(test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let body = thread::spawn(move || {
-        test();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => body.join().unwrap(),
-        Err(RecvTimeoutError::Disconnected) => std::panic::resume_unwind(body.join().unwrap_err()),
-        Err(RecvTimeoutError::Timeout) => panic!("test still running after 20 s: it hangs"),
-    }
-}
 
 const PERIOD: Duration = Duration::from_millis(10);
 
@@ -35,7 +23,7 @@ fn the_first_tick_completes_at_once() {
 
 #[test]
 fn ticks_are_spaced_no_closer_than_the_period() {
-    with_watchdog(|| {
+    watchdog(|| {
         let mut ticks = interval(PERIOD);
         let mut previous = block_on(ticks.tick());
         for _ in 0..5 {
@@ -49,7 +37,7 @@ fn ticks_are_spaced_no_closer_than_the_period() {
 
 #[test]
 fn interval_at_starts_at_its_instant() {
-    with_watchdog(|| {
+    watchdog(|| {
         let start = Instant::now() + Duration::from_millis(15);
         let mut ticks = interval_at(start, PERIOD);
         assert_eq!(block_on(ticks.tick()), start);
@@ -60,7 +48,7 @@ fn interval_at_starts_at_its_instant() {
 
 #[test]
 fn burst_delivers_missed_ticks_back_to_back() {
-    with_watchdog(|| {
+    watchdog(|| {
         let start = Instant::now();
         let mut ticks = interval_at(start, PERIOD);
         assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Burst);
@@ -77,7 +65,7 @@ fn burst_delivers_missed_ticks_back_to_back() {
 
 #[test]
 fn delay_restarts_the_schedule_from_the_late_tick() {
-    with_watchdog(|| {
+    watchdog(|| {
         let start = Instant::now();
         let mut ticks = interval_at(start, PERIOD);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -96,7 +84,7 @@ fn delay_restarts_the_schedule_from_the_late_tick() {
 
 #[test]
 fn skip_drops_missed_ticks_and_keeps_the_schedule() {
-    with_watchdog(|| {
+    watchdog(|| {
         let start = Instant::now();
         let mut ticks = interval_at(start, PERIOD);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -121,7 +109,7 @@ fn skip_drops_missed_ticks_and_keeps_the_schedule() {
 
 #[test]
 fn reset_moves_the_next_tick_a_period_away() {
-    with_watchdog(|| {
+    watchdog(|| {
         let mut ticks = interval(PERIOD);
         let reset_at = Instant::now();
         ticks.reset();

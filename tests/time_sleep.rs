@@ -1,29 +1,18 @@
 //! `sleep`, `sleep_until` and `Sleep::reset`, driven by executors other than fiber's.
 
+mod common;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc::{self};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::watchdog;
 use fiber::time::{sleep, sleep_until, Sleep};
 use futures::executor::block_on;
-
-/// Runs `test` on its own thread and fails if it takes longer than 20 s.
-fn with_watchdog(test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let body = thread::spawn(move || {
-        test();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => body.join().unwrap(),
-        Err(RecvTimeoutError::Disconnected) => std::panic::resume_unwind(body.join().unwrap_err()),
-        Err(RecvTimeoutError::Timeout) => panic!("test still running after 20 s: it hangs"),
-    }
-}
 
 /// Polls `sleep` once with a waker that does nothing.
 fn poll_once(sleep: &mut Sleep) -> Poll<()> {
@@ -47,7 +36,7 @@ fn nearly_the_last_instant() -> Instant {
 
 #[test]
 fn block_on_a_sleep_completes_after_its_deadline() {
-    with_watchdog(|| {
+    watchdog(|| {
         let deadline = Instant::now() + Duration::from_millis(15);
         block_on(sleep_until(deadline));
         assert!(Instant::now() >= deadline);
@@ -56,7 +45,7 @@ fn block_on_a_sleep_completes_after_its_deadline() {
 
 #[test]
 fn sleeps_never_complete_before_their_deadline() {
-    with_watchdog(|| {
+    watchdog(|| {
         for millis in [1, 2, 3, 5, 8, 13] {
             let pause = sleep(Duration::from_millis(millis));
             let deadline = pause.deadline();
@@ -79,7 +68,7 @@ fn sleeps_never_complete_before_their_deadline() {
 
 #[test]
 fn zero_and_past_sleeps_complete_on_the_first_poll() {
-    with_watchdog(|| {
+    watchdog(|| {
         for _ in 0..1000 {
             let mut pause = sleep(Duration::ZERO);
             assert_eq!(poll_once(&mut pause), Poll::Ready(()));
@@ -99,7 +88,7 @@ fn a_sleep_does_nothing_before_its_first_poll() {
 
 #[test]
 fn duration_max_and_near_max_deadlines_stay_pending_without_panicking() {
-    with_watchdog(|| {
+    watchdog(|| {
         let mut forever = sleep(Duration::MAX);
         let a_year = Duration::from_secs(60 * 60 * 24 * 365);
         assert!(forever.deadline() > Instant::now() + a_year);
@@ -122,7 +111,7 @@ fn duration_max_and_near_max_deadlines_stay_pending_without_panicking() {
 
 #[test]
 fn reset_after_firing_re_arms_the_sleep() {
-    with_watchdog(|| {
+    watchdog(|| {
         let mut pause = sleep(Duration::from_millis(2));
         block_on(&mut pause);
         assert!(pause.is_elapsed());
@@ -138,7 +127,7 @@ fn reset_after_firing_re_arms_the_sleep() {
 
 #[test]
 fn reset_of_a_pending_sleep_to_a_later_deadline_waits_longer() {
-    with_watchdog(|| {
+    watchdog(|| {
         let mut pause = sleep(Duration::from_millis(2));
         assert_eq!(poll_once(&mut pause), Poll::Pending);
         let later = Instant::now() + Duration::from_millis(30);
@@ -150,7 +139,7 @@ fn reset_of_a_pending_sleep_to_a_later_deadline_waits_longer() {
 
 #[test]
 fn reset_of_a_waiting_sleep_to_an_earlier_deadline_wakes_its_task_then() {
-    with_watchdog(|| {
+    watchdog(|| {
         let pause = Arc::new(Mutex::new(sleep(Duration::from_secs(3600))));
         let (deadline_sender, deadline_receiver) = mpsc::channel();
         let shared = Arc::clone(&pause);
@@ -172,7 +161,7 @@ fn reset_of_a_waiting_sleep_to_an_earlier_deadline_wakes_its_task_then() {
 
 #[test]
 fn reset_to_the_past_completes_a_waiting_sleep_at_once() {
-    with_watchdog(|| {
+    watchdog(|| {
         let pause = Arc::new(Mutex::new(sleep(Duration::from_secs(3600))));
         let shared = Arc::clone(&pause);
         let resetter = thread::spawn(move || {

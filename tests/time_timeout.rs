@@ -1,29 +1,16 @@
 //! `timeout` and `timeout_at`.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::watchdog;
 use fiber::time::{sleep, timeout, timeout_at, Elapsed};
 use futures::executor::block_on;
 
-/// Runs `test` on its own thread and fails if it takes longer than 20 s.
-fn with_watchdog(test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let body = thread::spawn(move || {
-        test();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => body.join().unwrap(),
-        Err(RecvTimeoutError::Disconnected) => std::panic::resume_unwind(body.join().unwrap_err()),
-        Err(RecvTimeoutError::Timeout) => panic!("test still running after 20 s: it hangs"),
-    }
-}
-
 #[test]
 fn a_ready_future_wins_even_with_a_zero_duration() {
-    with_watchdog(|| {
+    watchdog(|| {
         assert_eq!(block_on(timeout(Duration::ZERO, async { 5 })), Ok(5));
         let past = Instant::now() - Duration::from_millis(1);
         assert_eq!(block_on(timeout_at(past, std::future::ready("x"))), Ok("x"));
@@ -32,7 +19,7 @@ fn a_ready_future_wins_even_with_a_zero_duration() {
 
 #[test]
 fn a_pending_future_gives_elapsed_no_earlier_than_the_deadline() {
-    with_watchdog(|| {
+    watchdog(|| {
         let guarded = timeout(Duration::from_millis(10), std::future::pending::<()>());
         let deadline = guarded.deadline();
         assert_eq!(block_on(guarded), Err(Elapsed));
@@ -42,7 +29,7 @@ fn a_pending_future_gives_elapsed_no_earlier_than_the_deadline() {
 
 #[test]
 fn timeout_at_gives_elapsed_at_its_instant() {
-    with_watchdog(|| {
+    watchdog(|| {
         let deadline = Instant::now() + Duration::from_millis(10);
         let result = block_on(timeout_at(deadline, sleep(Duration::from_secs(3600))));
         assert_eq!(result, Err(Elapsed));
@@ -52,7 +39,7 @@ fn timeout_at_gives_elapsed_at_its_instant() {
 
 #[test]
 fn a_future_finishing_before_the_deadline_gives_ok() {
-    with_watchdog(|| {
+    watchdog(|| {
         let result = block_on(timeout(Duration::from_secs(10), async {
             sleep(Duration::from_millis(5)).await;
             "finished"
@@ -63,7 +50,7 @@ fn a_future_finishing_before_the_deadline_gives_ok() {
 
 #[test]
 fn timeout_accepts_into_future_values_and_huge_durations() {
-    with_watchdog(|| {
+    watchdog(|| {
         let ready = std::future::ready(1);
         assert_eq!(block_on(timeout(Duration::MAX, ready)), Ok(1));
     });
