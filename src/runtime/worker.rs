@@ -145,7 +145,7 @@ impl Worker<'_> {
             let now = self.record_busy_time();
             // Timers woken here queue their tasks on this worker, in the slot and deque
             // that `next_local` looks at below.
-            time::fire_due(now, &mut self.due_timers);
+            time::fire_due(|| now, &mut self.due_timers);
             if let Some(task) = self.next_remote_batch() {
                 return Some(task);
             }
@@ -257,7 +257,7 @@ impl Worker<'_> {
                 return None;
             }
             // Due timers are work too: fire them here rather than wait for the timer thread.
-            if time::fire_due(Instant::now(), &mut self.due_timers) {
+            if time::fire_due(Instant::now, &mut self.due_timers) {
                 if let Some(task) = self.next_local() {
                     return Some(task);
                 }

@@ -293,16 +293,21 @@ fn wake_all(wakers: &mut Vec<Waker>) {
 /// fiber's workers call this between polls (the driver thread still fires everything on its
 /// own): a worker that fires a timer of one of its runtime's tasks queues that task locally,
 /// which saves the hand-off from the driver thread through the runtime's channel, and keeps
-/// timers on time when the driver thread waits for a CPU behind busy workers. `scratch` is
-/// the caller's buffer for the wakers, empty on return.
-pub(crate) fn fire_due(now: Instant, scratch: &mut Vec<Waker>) -> bool {
+/// timers on time when the driver thread waits for a CPU behind busy workers. `now` is
+/// called only if the shard holds a timer (an idle worker with no timers pending reads no
+/// clock here); `scratch` is the caller's buffer for the wakers, empty on return.
+pub(crate) fn fire_due(now: impl FnOnce() -> Instant, scratch: &mut Vec<Waker>) -> bool {
     let Some(driver) = DRIVER.get() else {
         return false;
     };
     let core = driver.core;
-    let now = core.tick_at_or_before(now);
     let shard = core.home_shard();
-    if shard.next_due.load(Ordering::Relaxed) > now {
+    let next_due = shard.next_due.load(Ordering::Relaxed);
+    if next_due == u64::MAX {
+        return false;
+    }
+    let now = core.tick_at_or_before(now());
+    if next_due > now {
         return false;
     }
     let mut state = match shard.state.try_lock() {
@@ -578,7 +583,7 @@ mod tests {
                         .any(|counter| counter.0.load(Ordering::SeqCst) == 0)
                     {
                         assert!(Instant::now() < deadline, "timers were lost");
-                        fire_due(Instant::now(), &mut scratch);
+                        fire_due(Instant::now, &mut scratch);
                         thread::yield_now();
                     }
                     for (pause, counter) in sleeps.iter_mut().zip(&counters) {
