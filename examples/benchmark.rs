@@ -423,6 +423,8 @@ const TIMER_COUNT: usize = 100_000;
 const TIMER_FLOOR_MS: f64 = 20.0;
 const BLOCK_ON_READY_CALLS: usize = 100_000;
 const PENDING_TASKS: usize = 100_000;
+/// More than fiber's caches of freed task memory hold: see `bytes_per_task`.
+const RECYCLED_TASKS: usize = 4_096;
 const IDLE_WINDOW: Duration = Duration::from_secs(1);
 
 /// One round's result.
@@ -651,6 +653,19 @@ fn bytes_per_task<R: BenchRuntime>(runtime: &R) -> f64 {
         let (_keep, released) = oneshot::channel();
         std::mem::size_of_val(&pending_task(released, polled.clone()))
     };
+    // First, uncounted, enough pending tasks of the same type to take every block a runtime
+    // may keep from earlier tasks for reuse (fiber keeps up to 1,024 per size, plus 64 per
+    // thread): the counted tasks then get fresh memory, whoever recycles.
+    let warm_polled = Arc::new(AtomicUsize::new(0));
+    let (warm_senders, warm_receivers): (Vec<_>, Vec<_>) = (0..RECYCLED_TASKS)
+        .map(|_| oneshot::channel::<()>())
+        .unzip();
+    for released in warm_receivers {
+        spawner.spawn(pending_task(released, warm_polled.clone()));
+    }
+    while warm_polled.load(Ordering::SeqCst) < RECYCLED_TASKS {
+        thread::sleep(Duration::from_millis(1));
+    }
     let (senders, receivers): (Vec<_>, Vec<_>) =
         (0..PENDING_TASKS).map(|_| oneshot::channel::<()>()).unzip();
     // Keep the receivers' buffer alive across the measurement so that its release does not
@@ -669,7 +684,8 @@ fn bytes_per_task<R: BenchRuntime>(runtime: &R) -> f64 {
     counting_alloc::set_counting(false);
 
     drop(senders);
-    while polled.load(Ordering::SeqCst) > 0 {
+    drop(warm_senders);
+    while polled.load(Ordering::SeqCst) + warm_polled.load(Ordering::SeqCst) > 0 {
         thread::sleep(Duration::from_millis(1));
     }
     drop(receivers);

@@ -1,6 +1,7 @@
 //! The task's single allocation: a type-erased [`Header`] followed by the scheduler handle and
 //! the stage (the future, then its output).
 
+use std::alloc::Layout;
 use std::future::Future;
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -66,17 +67,21 @@ where
 {
     /// Allocates a new task; its state holds the three initial references.
     pub(crate) fn allocate(future: F, scheduler: S) -> NonNull<Header> {
-        let cell = Box::new(Cell {
-            header: Header {
-                state: State::new(),
-                vtable: &Self::VTABLE,
-                join_waker: UnsafeCell::new(None),
-                links: UnsafeCell::new(Links::default()),
-            },
-            scheduler,
-            stage: UnsafeCell::new(Stage::Running(future)),
-        });
-        NonNull::from(Box::leak(cell)).cast()
+        let cell = super::memory::allocate(Layout::new::<Self>()).cast::<Self>();
+        // SAFETY: `allocate` returned memory of `Self`'s size and alignment, owned by us.
+        unsafe {
+            cell.as_ptr().write(Cell {
+                header: Header {
+                    state: State::new(),
+                    vtable: &Self::VTABLE,
+                    join_waker: UnsafeCell::new(None),
+                    links: UnsafeCell::new(Links::default()),
+                },
+                scheduler,
+                stage: UnsafeCell::new(Stage::Running(future)),
+            });
+        }
+        cell.cast()
     }
 
     const VTABLE: Vtable = Vtable {

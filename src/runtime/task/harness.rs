@@ -4,6 +4,7 @@
 //! Every function here takes a pointer produced by [`Cell::allocate`] for the same `F` and
 //! `S`; that is what makes the casts below sound.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -215,13 +216,18 @@ where
 }
 
 pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
-    // SAFETY: the reference count reached zero, so this is the only pointer left to a box
-    // allocated by `Cell::allocate`.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    let cell = ptr.cast::<Cell<F, S>>();
     // What is left to drop is a stored join waker (user code) and the scheduler handle; the
     // allocation is freed even if a destructor panics, and the panic goes no further, since
     // this runs wherever the last reference happens to be released.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the reference count reached zero, so this is the only pointer left to the
+        // cell `Cell::allocate` wrote; it is dropped once, here.
+        unsafe { std::ptr::drop_in_place(cell.as_ptr()) }
+    }));
+    // SAFETY: `Cell::allocate` got this memory from `memory::allocate` with this layout, and
+    // the cell in it has just been dropped.
+    unsafe { super::memory::deallocate(cell.cast(), Layout::new::<Cell<F, S>>()) };
 }
 
 pub(super) unsafe fn cancel<F, S>(ptr: NonNull<Header>)

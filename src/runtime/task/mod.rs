@@ -9,7 +9,8 @@
 //! - the scheduler handle `S` (for the runtime, an `Arc` of its shared state);
 //! - the stage: the future while it runs, then its `Result<Output, JoinError>`.
 //!
-//! There is no separate `Arc` or `Mutex` per task: wakers point straight at the header.
+//! There is no separate `Arc` or `Mutex` per task: wakers point straight at the header. The
+//! memory comes from, and returns to, small caches of freed cells ([`memory`]).
 //!
 //! # References and who may touch what
 //!
@@ -49,6 +50,7 @@ mod error;
 mod harness;
 mod join;
 pub(crate) mod list;
+mod memory;
 mod raw;
 pub(crate) mod state;
 #[cfg(test)]
