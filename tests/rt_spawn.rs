@@ -219,3 +219,69 @@ fn metrics_count_spawns_alive_tasks_and_polls() {
         assert!(polls >= 5, "{polls} polls for 5 tasks");
     });
 }
+
+/// `yield_now` inside a combinator that gives its futures wakers of their own (`join_all`,
+/// `select!`) cannot rely on the worker requeueing the task: it must wake. Each of these
+/// completes only if the yielding futures are polled again.
+#[test]
+fn yield_now_inside_combinators_on_a_worker_is_polled_again() {
+    on_each_runtime(|rt| {
+        let yielder = |times: usize| async move {
+            for _ in 0..times {
+                fiber::yield_now().await;
+            }
+            times
+        };
+        let handle = rt.spawn(async move {
+            let all = fiber::join_all((1..=10).map(yielder)).await;
+            let (a, b) = fiber::join!(yielder(50), yielder(70));
+            let raced = fiber::select! {
+                n = yielder(30) => n,
+                _ = std::future::pending::<()>() => 0,
+            };
+            all.iter().sum::<usize>() + a + b + raced
+        });
+        assert_eq!(rt.block_on(handle).unwrap(), 55 + 50 + 70 + 30);
+    });
+}
+
+/// Tasks that keep yielding sit in the queues holding their `RUNNING` flag; a shutdown must
+/// still drop each of their futures exactly once.
+#[test]
+fn dropping_the_runtime_drops_every_yielding_task_once() {
+    watchdog(|| {
+        for round in 0..200 {
+            let workers = if round % 2 == 0 { 1 } else { 3 };
+            let rt = fiber::Builder::new()
+                .worker_threads(workers)
+                .build()
+                .unwrap();
+            let counter = common::DropCounter::new();
+            let started = Arc::new(AtomicUsize::new(0));
+            let tasks = 16;
+            let handles: Vec<_> = (0..tasks)
+                .map(|_| {
+                    let (guard, started) = (counter.guard(), started.clone());
+                    rt.spawn(async move {
+                        let _guard = guard;
+                        started.fetch_add(1, Ordering::SeqCst);
+                        loop {
+                            fiber::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            while started.load(Ordering::SeqCst) < tasks {
+                std::thread::yield_now();
+            }
+            drop(rt);
+            // The handles keep the tasks allocated: the futures must have been dropped by the
+            // shutdown itself, not by freeing the tasks.
+            assert_eq!(counter.count(), tasks, "round {round}");
+            for handle in handles {
+                let error = futures::executor::block_on(handle).unwrap_err();
+                assert!(error.is_cancelled(), "round {round}");
+            }
+        }
+    });
+}

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::ptr;
+use std::task::Waker;
 
 use super::handle::Handle;
 use super::scheduler::Shared;
@@ -52,6 +53,14 @@ pub(crate) fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCore>
     // cleared before the core is dropped; only this thread reads it.
     let worker = unsafe { worker.as_ref() }.filter(|worker| ptr::eq(worker.shared(), shared));
     f(worker)
+}
+
+/// `yield_now` on this thread with `waker`: whether the worker running here will requeue
+/// the task being polled without a wake (see `WorkerCore::request_yield`).
+pub(crate) fn request_yield(waker: &Waker) -> bool {
+    let worker = CONTEXT.with(|context| context.worker.get());
+    // SAFETY: as in `with_worker`.
+    unsafe { worker.as_ref() }.is_some_and(|worker| worker.request_yield(waker))
 }
 
 /// Restores the previous context when dropped.

@@ -155,6 +155,14 @@ impl Schedule for Handle {
         })
     }
 
+    unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool {
+        // SAFETY: as in `yield_local`: the task, and `*this` in it, are alive until queued.
+        let shared: &Shared = unsafe { &this.as_ref().shared };
+        context::with_worker(shared, |worker| {
+            worker.is_some_and(|worker| worker.requeue_held(task))
+        })
+    }
+
     fn release(&self, task: NonNull<Header>) -> Option<Task> {
         self.shared.owned.remove(task)
     }

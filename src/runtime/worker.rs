@@ -1,6 +1,7 @@
 //! The worker loop: find a task, run it, and park when there is nothing to do.
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::Instant;
@@ -12,7 +13,7 @@ use super::context;
 use super::handle::Handle;
 use super::metrics::{self, WorkerMetrics};
 use super::scheduler::{Message, Shared};
-use super::task::Notified;
+use super::task::{self, Header, Notified};
 use super::time;
 
 /// Every this many ticks a worker looks at the injector before its own queue, so remote
@@ -33,6 +34,10 @@ pub(crate) struct WorkerCore {
     index: usize,
     lifo: Cell<Option<Notified>>,
     local: Deque<Notified>,
+    /// The task being polled, while one is; `yield_now` compares its waker with this task's.
+    current: Cell<Option<NonNull<Header>>>,
+    /// The task being polled called `yield_now` with its own waker: requeue it held.
+    yield_requested: Cell<bool>,
 }
 
 impl WorkerCore {
@@ -50,6 +55,35 @@ impl WorkerCore {
         if let Some(previous) = self.lifo.replace(Some(task)) {
             self.push_back(previous);
         }
+    }
+
+    /// `yield_now` was polled with `waker`: if that is the waker of the task this worker is
+    /// polling, records that the task is to be requeued held when its poll returns, and
+    /// returns true (the caller then returns `Pending` without waking anyone).
+    pub(crate) fn request_yield(&self, waker: &Waker) -> bool {
+        let is_current = self
+            .current
+            .get()
+            .is_some_and(|task| task::is_waker_of(waker, task));
+        if is_current {
+            self.yield_requested.set(true);
+        }
+        is_current
+    }
+
+    /// The poll of `task` returned `Pending`: queues it held, behind everything already
+    /// queued here, if it asked for that during the poll.
+    pub(crate) fn requeue_held(&self, task: NonNull<Header>) -> bool {
+        if !self.yield_requested.replace(false) {
+            return false;
+        }
+        debug_assert_eq!(self.current.get(), Some(task));
+        // No parked worker is woken for it, unlike `push_back`: the task was this worker's
+        // running work a moment ago and is not new work. Any other task in this queue was
+        // queued with a wake-up (so an idle worker is already on its way, or saw it and did
+        // not park); if there is none, this worker runs the task next anyway.
+        self.local.push(Notified::held(task));
+        true
     }
 
     /// Behind everything already queued here, where idle workers can steal it.
@@ -91,6 +125,8 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         index,
         lifo: Cell::new(None),
         local,
+        current: Cell::new(None),
+        yield_requested: Cell::new(false),
     };
     let mut worker = Worker {
         core: &core,
@@ -129,7 +165,10 @@ impl Worker<'_> {
                 self.stop_searching();
             }
             metrics::add(&self.core.metrics().polls, 1);
+            self.core.current.set(Some(task.header_ptr()));
+            self.core.yield_requested.set(false);
             task.run();
+            self.core.current.set(None);
         }
         self.record_busy_time();
         self.core.metrics().set_parked();

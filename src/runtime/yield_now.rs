@@ -4,6 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::context;
+
 /// Yields once to the executor: the first poll wakes the task and returns `Pending`, the
 /// second returns `Ready`.
 ///
@@ -40,7 +42,13 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        cx.waker().wake_by_ref();
+        // On a worker polling this task with the task's own waker, the worker requeues the
+        // task behind the others when the poll returns, without the wake's atomics;
+        // anywhere else (another executor, or inside a combinator that hands its futures
+        // wakers of its own), waking is what makes the caller poll again.
+        if !context::request_yield(cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }

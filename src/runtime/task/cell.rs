@@ -27,8 +27,9 @@ pub(crate) struct Header {
 
 /// The operations that need to know the future's concrete type.
 pub(crate) struct Vtable {
-    /// Runs the task once, consuming the caller's `Notified` reference.
-    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Runs the task once, consuming the caller's `Notified` reference; with `true`, the
+    /// caller also hands over the `RUNNING` flag (a held `Notified`).
+    pub(crate) poll: unsafe fn(NonNull<Header>, bool),
     /// Hands a `Notified` to the task's scheduler, taking over one reference for it. The
     /// caller must hold another reference until the call returns: the scheduler's `&self`
     /// lives inside the task.

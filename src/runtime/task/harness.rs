@@ -30,7 +30,7 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
-pub(super) unsafe fn poll<F, S>(ptr: NonNull<Header>)
+pub(super) unsafe fn poll<F, S>(ptr: NonNull<Header>, held: bool)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -38,7 +38,17 @@ where
 {
     // SAFETY: the vtable guarantees the pointer's type; the caller's `Notified` keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    match cell.header.state.transition_to_running() {
+    let transition = if held {
+        // We hold RUNNING already; an abort meanwhile has only left its flag.
+        if cell.header.state.load().is_cancelled() {
+            TransitionToRunning::Cancel
+        } else {
+            TransitionToRunning::Poll
+        }
+    } else {
+        cell.header.state.transition_to_running()
+    };
+    match transition {
         TransitionToRunning::Poll => {}
         TransitionToRunning::Cancel => {
             cancel_future(cell);
@@ -69,32 +79,16 @@ where
     }));
 
     match polled {
-        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
-            TransitionToIdle::Idle => {}
-            TransitionToIdle::Requeue => {
-                // Our reference passed to the queued task. On a worker of the task's own
-                // runtime it goes on the worker's queue without touching the task again:
-                // another worker may steal, finish and free it right after.
-                let scheduler = NonNull::from(&cell.scheduler);
-                // SAFETY: `scheduler` is the task's own, alive until the task is queued;
-                // `cell` is not used again once it is.
-                let refused = unsafe { S::yield_local(scheduler, Notified::from_raw(ptr)) };
-                if let Some(task) = refused {
-                    // Not queued yet: a reference of our own keeps the task (and with it
-                    // `cell.scheduler`, which `yield_now` borrows) alive until the call
-                    // returns, even if the task is stolen and completed meanwhile.
-                    cell.header.state.ref_inc();
-                    cell.scheduler.yield_now(task);
-                    // SAFETY: the reference just taken, released once; `cell` is not used
-                    // again.
-                    unsafe { drop_reference::<F, S>(ptr, 1) };
-                }
+        Ok(Poll::Pending) => {
+            let scheduler = NonNull::from(&cell.scheduler);
+            // SAFETY: we hold RUNNING and the worker's reference, which pass to the queued
+            // task; `cell` is not used again if it is queued.
+            if unsafe { S::requeue_held(scheduler, ptr) } {
+                return;
             }
-            TransitionToIdle::Cancel => {
-                cancel_future(cell);
-                complete::<F, S>(ptr, 1);
-            }
-        },
+            // SAFETY: both are still ours.
+            unsafe { pending::<F, S>(ptr) };
+        }
         Ok(Poll::Ready(output)) => {
             // The future is dropped before the output is stored, as a completed task owns
             // no future.
@@ -113,6 +107,48 @@ where
             // A panicking destructor after a panicking poll: keep the first payload.
             let _ = drop_future(cell);
             set_stage(cell, Stage::Finished(Err(JoinError::panic(panic))));
+            complete::<F, S>(ptr, 1);
+        }
+    }
+}
+
+/// The poll returned `Pending` and the task was not re-queued holding `RUNNING`: make it idle,
+/// or queue it again if it was woken meanwhile, or cancel it if it was aborted meanwhile.
+///
+/// # Safety
+///
+/// The caller holds `RUNNING` and a reference on a live task of this type; both are consumed.
+unsafe fn pending<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the caller holds RUNNING and a reference on a live task of this type.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_idle() {
+        TransitionToIdle::Idle => {}
+        TransitionToIdle::Requeue => {
+            // Our reference passed to the queued task. On a worker of the task's own
+            // runtime it goes on the worker's queue without touching the task again:
+            // another worker may steal, finish and free it right after.
+            let scheduler = NonNull::from(&cell.scheduler);
+            // SAFETY: `scheduler` is the task's own, alive until the task is queued;
+            // `cell` is not used again once it is.
+            let refused = unsafe { S::yield_local(scheduler, Notified::from_raw(ptr)) };
+            if let Some(task) = refused {
+                // Not queued yet: a reference of our own keeps the task (and with it
+                // `cell.scheduler`, which `yield_now` borrows) alive until the call
+                // returns, even if the task is stolen and completed meanwhile.
+                cell.header.state.ref_inc();
+                cell.scheduler.yield_now(task);
+                // SAFETY: the reference just taken, released once; `cell` is not used
+                // again.
+                unsafe { drop_reference::<F, S>(ptr, 1) };
+            }
+        }
+        TransitionToIdle::Cancel => {
+            cancel_future(cell);
             complete::<F, S>(ptr, 1);
         }
     }

@@ -24,7 +24,8 @@
 //!   complete always has this reference, which is why a worker may release its own reference
 //!   in the same step that makes the task idle.
 //! - **`Notified`** ([`raw`]): a task in a run queue. Only the thread that takes it out of the
-//!   queue and wins the `RUNNING` flag may touch the stage, to poll or cancel the future.
+//!   queue and wins the `RUNNING` flag may touch the stage, to poll or cancel the future (a
+//!   held `Notified` carries the flag already).
 //! - **`JoinHandle`** ([`join`]): may read the stage only once `COMPLETE` is set, and may
 //!   write the join waker only while `JOIN_WAKER` is clear.
 //! - **`Waker`** ([`waker`]): touches only the state word, and hands a new `Notified` to the
@@ -41,7 +42,9 @@
 //! pops the `Notified`, moves the state to `RUNNING`, and polls. On `Pending` it moves back to
 //! idle, releasing the queue's reference, unless a wake arrived during the poll: then the
 //! same reference goes back to the queue, so a task woken while running is queued once, after
-//! the poll. On `Ready` (or a panic, or a cancellation) the future is dropped, the output
+//! the poll. A task that called fiber's `yield_now` on its worker (with its own waker) skips
+//! the wake and both transitions: its worker queues it *held*, still `RUNNING`, and polls it
+//! again when it comes up (see [`Notified`]). On `Ready` (or a panic, or a cancellation) the future is dropped, the output
 //! stored, the task leaves the owner list, `COMPLETE` is set and the join waker woken. The
 //! allocation is freed when the last reference goes.
 
@@ -64,6 +67,7 @@ pub(crate) use cell::Header;
 pub use error::JoinError;
 pub use join::{AbortHandle, JoinHandle};
 pub(crate) use raw::{Notified, Task};
+pub(crate) use waker::is_waker_of;
 
 /// What a task needs from whoever runs it.
 pub(crate) trait Schedule: Send + Sync + 'static {
@@ -96,6 +100,26 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     {
         let _ = this;
         Some(task)
+    }
+
+    /// Called when a poll returned `Pending`: if the task asked this scheduler during the
+    /// poll to be re-queued without giving up `RUNNING` (fiber's `yield_now` on one of its
+    /// workers, see [`Notified::held`]), queues it so, as `yield_now` would, and returns
+    /// true. Otherwise returns false and the caller makes the task idle as usual.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `RUNNING` and a reference of `task`, whose scheduler `this` is; both
+    /// pass to the queue when this returns true. As for [`yield_local`], `*this` is not
+    /// touched once the task is queued.
+    ///
+    /// [`yield_local`]: Schedule::yield_local
+    unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (this, task);
+        false
     }
 
     /// Removes a completed task from the owner list, returning the list's reference.

@@ -8,11 +8,21 @@ use super::harness;
 
 /// A reference to a task that is scheduled to run: the `NOTIFIED` flag is set on its
 /// behalf. Running it consumes the reference; dropping it just releases the reference.
+///
+/// A *held* `Notified` (made by [`Notified::held`]) also carries the task's `RUNNING` flag:
+/// the task yielded with fiber's own `yield_now` on its worker, and went back to the queue
+/// without giving up `RUNNING` (and so without three atomic read-modify-writes: the wake,
+/// the transition to idle and the one back to running). Running it polls the task straight
+/// away; dropping it cancels the task, as a shutdown would. Tasks are aligned to at least 8
+/// bytes, so the lowest bit of the pointer marks a held one.
 pub(crate) struct Notified(NonNull<Header>);
 
 // SAFETY: tasks only hold `Send` futures and outputs, and every shared field of the header
 // is synchronised through the state word, so a reference may move between threads.
 unsafe impl Send for Notified {}
+
+/// The pointer bit that marks a held `Notified`.
+const HELD: usize = 1;
 
 impl Notified {
     /// Takes over one reference of the task at `ptr`.
@@ -20,25 +30,70 @@ impl Notified {
         Notified(ptr)
     }
 
+    /// Takes over one reference of the task at `ptr` and the `RUNNING` flag, which the
+    /// caller holds.
+    pub(crate) fn held(ptr: NonNull<Header>) -> Notified {
+        debug_assert_eq!(ptr.as_ptr() as usize % std::mem::align_of::<Header>(), 0);
+        // An offset within the allocation keeps the pointer's provenance.
+        let tagged = ptr
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(HELD)
+            .cast::<Header>();
+        // SAFETY: a non-null, aligned pointer plus one is not null.
+        Notified(unsafe { NonNull::new_unchecked(tagged) })
+    }
+
+    pub(super) fn is_held(&self) -> bool {
+        self.0.as_ptr() as usize & HELD != 0
+    }
+
+    /// The task's header, whether held or not.
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        if self.is_held() {
+            let untagged = self
+                .0
+                .as_ptr()
+                .cast::<u8>()
+                .wrapping_sub(HELD)
+                .cast::<Header>();
+            // SAFETY: the tagged pointer was a non-null header pointer plus one.
+            unsafe { NonNull::new_unchecked(untagged) }
+        } else {
+            self.0
+        }
+    }
+
     /// Polls the task once (or cancels it, if an abort asked for it).
     pub(crate) fn run(self) {
-        let ptr = self.0;
+        let held = self.is_held();
+        let ptr = self.header_ptr();
         std::mem::forget(self);
-        // SAFETY: we own a reference, which `poll` consumes.
-        unsafe { (ptr.as_ref().vtable.poll)(ptr) };
+        // SAFETY: we own a reference, which `poll` consumes, and `RUNNING` if `held`.
+        unsafe { (ptr.as_ref().vtable.poll)(ptr, held) };
     }
 }
 
 impl Drop for Notified {
     fn drop(&mut self) {
+        let ptr = self.header_ptr();
+        if self.is_held() {
+            // Nobody else can reach the future while we hold RUNNING: drop it here, as the
+            // shutdown's pass over the owner list (which skips running tasks) would have.
+            // SAFETY: we hold RUNNING and a reference, which keeps the task alive.
+            unsafe { (ptr.as_ref().vtable.cancel)(ptr) };
+        }
         // SAFETY: we own one reference.
-        unsafe { harness::release(self.0) };
+        unsafe { harness::release(ptr) };
     }
 }
 
 impl std::fmt::Debug for Notified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Notified").field(&self.0).finish()
+        f.debug_struct("Notified")
+            .field("task", &self.header_ptr())
+            .field("held", &self.is_held())
+            .finish()
     }
 }
 

@@ -11,7 +11,10 @@
 //!   run it. While it is set, further wakes are no-ops, so a task is queued at most once.
 //! - [`RUNNING`]: one thread has exclusive access to the task's stage (its future or output)
 //!   to poll or to cancel it. Set by the worker that pops the task, by an `abort` of an idle
-//!   task, or by shutdown; cleared when the poll returns `Pending` or the task completes.
+//!   task, or by shutdown; cleared when the poll returns `Pending` or the task completes. A
+//!   task that yields with fiber's `yield_now` on its worker keeps it through the queue (a
+//!   held [`Notified`](super::Notified)): wakes meanwhile only set `NOTIFIED`, and an abort
+//!   only `CANCELLED`, both seen by the held entry's next run.
 //!   Nobody else touches the stage while it is set, so a task is never polled by two threads.
 //! - [`COMPLETE`]: the future is gone; the stage holds the output (or nothing, once taken).
 //!   Set once, together with clearing `RUNNING`; never cleared. A completed task is never

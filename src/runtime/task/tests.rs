@@ -46,6 +46,9 @@ fn model(test: impl Fn() + Sync + Send + 'static) {
 struct Queue {
     tasks: Mutex<VecDeque<Notified>>,
     owned: OwnedTasks,
+    /// Set by [`HeldYield`] during a poll: requeue the task held, as a worker does after
+    /// fiber's `yield_now`.
+    held_yield: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -60,8 +63,38 @@ impl Schedule for TestScheduler {
         self.schedule(task);
     }
 
+    unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool {
+        // SAFETY: the caller keeps the task, and the scheduler in it, alive until queued.
+        let queue = unsafe { this.as_ref() }.0.clone();
+        if queue.held_yield.swap(0, Ordering::SeqCst) == 0 {
+            return false;
+        }
+        queue.tasks.lock().unwrap().push_back(Notified::held(task));
+        true
+    }
+
     fn release(&self, task: NonNull<Header>) -> Option<Task> {
         self.0.owned.remove(task)
+    }
+}
+
+/// Yields once the way fiber's `yield_now` does on a worker: asks the scheduler to requeue
+/// the task holding `RUNNING`, and returns `Pending` without waking anyone.
+struct HeldYield {
+    queue: Arc<Queue>,
+    yielded: bool,
+}
+
+impl Future for HeldYield {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        self.queue.held_yield.store(1, Ordering::SeqCst);
+        Poll::Pending
     }
 }
 
@@ -70,7 +103,24 @@ impl TestScheduler {
         TestScheduler(Arc::new(Queue {
             tasks: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(1),
+            held_yield: AtomicUsize::new(0),
         }))
+    }
+
+    fn held_yield(&self) -> HeldYield {
+        HeldYield {
+            queue: self.0.clone(),
+            yielded: false,
+        }
+    }
+
+    /// Whether the task at the front of the queue is held, and still `RUNNING`.
+    fn front_is_held_and_running(&self) -> bool {
+        let tasks = self.0.tasks.lock().unwrap();
+        let front = tasks.front().expect("a queued task");
+        // SAFETY: the queued `Notified` keeps the task alive while the lock is held.
+        let state = unsafe { front.header_ptr().as_ref() }.state.load();
+        front.is_held() && state.is_running()
     }
 
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
@@ -441,6 +491,114 @@ fn spawning_after_shutdown_cancels_at_once() {
         let mut handle = scheduler.spawn(async move {
             let _guard = guard;
         });
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    });
+}
+
+#[test]
+fn a_held_yield_keeps_running_through_the_queue_and_polls_again() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let inner = scheduler.clone();
+        let mut handle = scheduler.spawn(async move {
+            for _ in 0..3 {
+                inner.held_yield().await;
+            }
+            7
+        });
+        assert!(scheduler.run_one());
+        assert!(scheduler.front_is_held_and_running());
+        scheduler.run_until_idle();
+        assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(7));
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn a_wake_while_held_is_not_lost() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let inner = scheduler.clone();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let mut handle = scheduler.spawn({
+            let (ready, slot) = (ready.clone(), slot.clone());
+            async move {
+                // The waker is out before the held yield, so the wake may land while the
+                // task sits in the queue holding RUNNING, during the next poll, or after it.
+                std::future::poll_fn(|cx| {
+                    *slot.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Ready(())
+                })
+                .await;
+                inner.held_yield().await;
+                std::future::poll_fn(|_| match ready.load(Ordering::SeqCst) {
+                    0 => Poll::Pending,
+                    value => Poll::Ready(value),
+                })
+                .await
+            }
+        });
+        assert!(scheduler.run_one());
+        let waker_thread = thread::spawn(move || {
+            ready.store(5, Ordering::SeqCst);
+            let waker = slot.lock().unwrap().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        });
+        scheduler.run_until_idle();
+        waker_thread.join().unwrap();
+        scheduler.run_until_idle();
+        assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(5));
+        scheduler.shutdown();
+    });
+}
+
+/// A task that yields held forever, polled once: it sits in the queue holding `RUNNING`.
+fn spawn_held_forever() -> (TestScheduler, DropCounter, JoinHandle<()>) {
+    let scheduler = TestScheduler::new();
+    let inner = scheduler.clone();
+    let drops = DropCounter::new();
+    let guard = drops.guard();
+    let handle = scheduler.spawn(async move {
+        let _guard = guard;
+        loop {
+            inner.held_yield().await;
+        }
+    });
+    assert!(scheduler.run_one());
+    assert!(scheduler.front_is_held_and_running());
+    (scheduler, drops, handle)
+}
+
+#[test]
+fn abort_of_a_held_task_cancels_it_at_its_next_run() {
+    model(|| {
+        let (scheduler, drops, mut handle) = spawn_held_forever();
+        let abort = handle.abort_handle();
+        let aborter = thread::spawn(move || abort.abort());
+        // Runs until the abort is seen: the task yields held until then.
+        while drops.count() == 0 {
+            assert!(scheduler.run_one(), "a held task is always queued");
+            thread::yield_now();
+        }
+        aborter.join().unwrap();
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+        assert!(!scheduler.run_one());
+        scheduler.shutdown();
+    });
+}
+
+#[test]
+fn a_held_task_dropped_by_the_shutdown_drops_its_future_once() {
+    model(|| {
+        let (scheduler, drops, mut handle) = spawn_held_forever();
+        // The owner list's pass skips the task (it is RUNNING); dropping the held `Notified`
+        // with the queue cancels it.
+        scheduler.shutdown();
         assert_eq!(drops.count(), 1);
         assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
     });

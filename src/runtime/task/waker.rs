@@ -35,6 +35,16 @@ pub(super) unsafe fn waker_ref(ptr: NonNull<Header>) -> WakerRef {
     WakerRef(ManuallyDrop::new(unsafe { Waker::from_raw(raw) }))
 }
 
+/// Whether `waker` is the task `ptr`'s own waker (as handed to its future by a poll), not a
+/// waker of some combinator inside it. A `false` for the task's own waker is harmless: the
+/// callers then take the general path.
+pub(crate) fn is_waker_of(waker: &Waker, ptr: NonNull<Header>) -> bool {
+    // SAFETY: the waker made here is only compared, never woken, cloned or dropped, so the
+    // task need not even be alive.
+    let own = unsafe { waker_ref(ptr) };
+    waker.will_wake(&own)
+}
+
 fn header(data: *const ()) -> NonNull<Header> {
     // SAFETY: every waker with this vtable was made from a non-null header pointer.
     unsafe { NonNull::new_unchecked(data as *mut Header) }
