@@ -31,13 +31,13 @@
 use std::cell::Cell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::task::Waker;
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use super::wheel::{Key, Wheel};
+use super::wheel::{Key, Timer, Wheel};
 
 /// The global driver, started on first use.
 static DRIVER: OnceLock<Driver> = OnceLock::new();
@@ -98,9 +98,10 @@ struct Slot {
     generation: AtomicU64,
     /// The waker of the last poll; the driver takes it when the timer fires.
     waker: Mutex<Option<Waker>>,
-    /// Where the current timer sits in its shard's wheel. Written and read only under the
-    /// shard's lock (an atomic only so that a shared `&'static Slot` can hold it).
-    key: AtomicU32,
+    /// Where the current timer sits in its shard's wheel; the wheel updates it when the
+    /// timer moves. Written and read only under the shard's lock (an atomic only so that a
+    /// shared `&'static Slot` can hold it).
+    key: AtomicU64,
     /// The shard whose pool this slot belongs to; it never changes.
     shard: u32,
 }
@@ -324,12 +325,18 @@ pub(crate) fn fire_due(now: impl FnOnce() -> Instant, scratch: &mut Vec<Waker>) 
     woke
 }
 
+impl Timer for &'static Slot {
+    fn set_key(self, key: Key) {
+        self.key.store(key.to_raw(), Ordering::Relaxed);
+    }
+}
+
 impl Slot {
     fn new(shard: u32) -> Slot {
         Slot {
             generation: AtomicU64::new(0),
             waker: Mutex::new(None),
-            key: AtomicU32::new(0),
+            key: AtomicU64::new(0),
             shard,
         }
     }
@@ -356,8 +363,7 @@ impl State {
             None => self.grow(),
         };
         match self.wheel.insert(when, slot) {
-            Ok(key) => {
-                slot.key.store(key.to_raw(), Ordering::Relaxed);
+            Ok(()) => {
                 let stale = std::mem::replace(&mut *lock(&slot.waker), waker);
                 debug_assert!(stale.is_none(), "a free timer slot held a waker");
                 Ok(Registration {

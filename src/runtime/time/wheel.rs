@@ -13,9 +13,11 @@
 //! Timers beyond the wheel's span wait in the top level and are cascaded once per rotation of
 //! it, which costs nothing meanwhile.
 //!
-//! Each slot is a doubly linked list threaded through a slab of nodes by index, so inserting,
-//! removing and rescheduling a timer are O(1) and need no `unsafe` code. A freed node goes to
-//! a free list and is reused by the next insertion.
+//! Each slot is a vector of entries (a timer's tick and its value). Inserting pushes onto
+//! the slot's vector; firing a slot walks its vector front to back, so both touch memory in
+//! order instead of chasing one node per timer. A timer's [`Key`] says which vector and
+//! where; the wheel tells the value its key whenever it moves ([`Timer::set_key`]), which
+//! makes removal O(1): the last entry of the vector takes the removed one's place.
 
 use std::fmt;
 
@@ -25,23 +27,45 @@ const SLOT_BITS: u32 = 6;
 pub(super) const SLOTS: usize = 1 << SLOT_BITS;
 /// Levels of the wheel.
 pub(super) const LEVELS: usize = 6;
-/// The end of a list, or of the free list.
-const NIL: u32 = u32::MAX;
+/// A fired slot's emptied vector is kept for the next slot to fill if its capacity is at
+/// most this many entries; a bigger one is freed, so that a burst does not pin its memory.
+const SPARE_CAPACITY: usize = 1024;
 
-/// Identifies a timer stored in a [`Wheel`]; valid until the timer is removed or fires.
+/// Where a timer sits in a [`Wheel`]: valid until the timer is removed, fires, or moves
+/// (the wheel then hands its value a new key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Key(u32);
+pub(super) struct Key(u64);
 
 impl Key {
+    fn new(list: usize, index: usize) -> Key {
+        let index = u32::try_from(index)
+            .expect("fiber's timer wheel cannot hold more than 4 billion timers in one slot");
+        Key((list as u64) << 32 | u64::from(index))
+    }
+
+    fn list(self) -> usize {
+        (self.0 >> 32) as usize
+    }
+
+    fn index(self) -> usize {
+        (self.0 & u64::from(u32::MAX)) as usize
+    }
+
     /// The key as a plain number, to store it in an atomic.
-    pub(super) fn to_raw(self) -> u32 {
+    pub(super) fn to_raw(self) -> u64 {
         self.0
     }
 
     /// The key that [`to_raw`](Key::to_raw) turned into `raw`.
-    pub(super) fn from_raw(raw: u32) -> Key {
+    pub(super) fn from_raw(raw: u64) -> Key {
         Key(raw)
     }
+}
+
+/// What a wheel stores: a small handle that remembers where the wheel put it.
+pub(super) trait Timer: Copy {
+    /// The timer now sits at `key`.
+    fn set_key(self, key: Key);
 }
 
 /// A timing wheel holding values of type `T`, each due at a tick.
@@ -49,27 +73,21 @@ pub(super) struct Wheel<T> {
     /// The tick up to which the wheel has been advanced: every timer due at or before it has
     /// been handed out.
     elapsed: u64,
-    levels: [Level; LEVELS],
-    nodes: Vec<Node<T>>,
-    /// Head of the list of unused nodes, linked through `Node::next`.
-    free_head: u32,
+    levels: [Level<T>; LEVELS],
     len: usize,
+    /// An empty vector with some capacity, swapped in for the slot being fired.
+    spare: Vec<Entry<T>>,
 }
 
-struct Level {
+struct Level<T> {
     /// Bit `s` is set when slot `s` holds at least one timer.
     occupied: u64,
-    heads: [u32; SLOTS],
+    slots: [Vec<Entry<T>>; SLOTS],
 }
 
-struct Node<T> {
-    /// `None` while the node sits on the free list.
-    value: Option<T>,
+struct Entry<T> {
     when: u64,
-    prev: u32,
-    next: u32,
-    /// `level * SLOTS + slot` of the list holding this node.
-    list: u16,
+    value: T,
 }
 
 /// The next slot to process: when it is due and where it is.
@@ -79,18 +97,17 @@ struct NextSlot {
     slot: usize,
 }
 
-impl<T> Wheel<T> {
+impl<T: Timer> Wheel<T> {
     /// Creates an empty wheel whose current tick is 0.
     pub(super) fn new() -> Self {
         Wheel {
             elapsed: 0,
             levels: std::array::from_fn(|_| Level {
                 occupied: 0,
-                heads: [NIL; SLOTS],
+                slots: std::array::from_fn(|_| Vec::new()),
             }),
-            nodes: Vec::new(),
-            free_head: NIL,
             len: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -105,52 +122,33 @@ impl<T> Wheel<T> {
         self.len
     }
 
-    /// Stores `value` to be handed out at tick `when`. A timer that is already due is not
-    /// stored: `Err(value)` gives it back.
-    pub(super) fn insert(&mut self, when: u64, value: T) -> Result<Key, T> {
+    /// Stores `value` to be handed out at tick `when`, telling it its key. A timer that is
+    /// already due is not stored: `Err(value)` gives it back.
+    pub(super) fn insert(&mut self, when: u64, value: T) -> Result<(), T> {
         if when <= self.elapsed {
             return Err(value);
         }
-        let node = Node {
-            value: Some(value),
-            when,
-            prev: NIL,
-            next: NIL,
-            list: 0,
-        };
-        let index = if self.free_head == NIL {
-            let index = u32::try_from(self.nodes.len())
-                .ok()
-                .filter(|&index| index != NIL)
-                .expect("fiber's timer wheel cannot hold more than 4 billion pending timers");
-            self.nodes.push(node);
-            index
-        } else {
-            let index = self.free_head;
-            self.free_head = self.nodes[index as usize].next;
-            self.nodes[index as usize] = node;
-            index
-        };
-        self.link(index);
+        self.link(Entry { when, value });
         self.len += 1;
-        Ok(Key(index))
+        Ok(())
     }
 
     /// Removes a stored timer and returns its value.
     pub(super) fn remove(&mut self, key: Key) -> T {
-        self.unlink(key.0);
-        self.free(key.0)
+        self.len -= 1;
+        self.unlink(key).value
     }
 
     /// Moves a stored timer to tick `when`. If it is already due, the timer is removed and
     /// `Err` gives its value back.
     pub(super) fn reschedule(&mut self, key: Key, when: u64) -> Result<(), T> {
-        self.unlink(key.0);
+        let mut entry = self.unlink(key);
         if when <= self.elapsed {
-            return Err(self.free(key.0));
+            self.len -= 1;
+            return Err(entry.value);
         }
-        self.nodes[key.0 as usize].when = when;
-        self.link(key.0);
+        entry.when = when;
+        self.link(entry);
         Ok(())
     }
 
@@ -170,18 +168,20 @@ impl<T> Wheel<T> {
             }
             self.elapsed = next.tick;
             let level = &mut self.levels[next.level];
-            let mut index = std::mem::replace(&mut level.heads[next.slot], NIL);
+            let spare = std::mem::take(&mut self.spare);
+            let mut entries = std::mem::replace(&mut level.slots[next.slot], spare);
             level.occupied &= !(1 << next.slot);
-            while index != NIL {
-                let node = &self.nodes[index as usize];
-                let following = node.next;
-                if node.when <= self.elapsed {
+            for entry in entries.drain(..) {
+                if entry.when <= self.elapsed {
                     self.len -= 1;
-                    on_due(self.free_unlinked(index));
+                    on_due(entry.value);
                 } else {
-                    self.link(index);
+                    // A slot above level 0 reached: its timers move to lower levels.
+                    self.link(entry);
                 }
-                index = following;
+            }
+            if entries.capacity() <= SPARE_CAPACITY {
+                self.spare = entries;
             }
         }
         self.elapsed = self.elapsed.max(now);
@@ -212,64 +212,41 @@ impl<T> Wheel<T> {
         Some(NextSlot { tick, level, slot })
     }
 
-    /// Puts node `index` at the front of the list its `when` belongs to.
-    fn link(&mut self, index: u32) {
-        let when = self.nodes[index as usize].when;
+    /// Appends `entry` to the slot its `when` belongs to.
+    fn link(&mut self, entry: Entry<T>) {
+        let when = entry.when;
         let differing = (self.elapsed ^ when) | (SLOTS as u64 - 1);
         let level = ((63 - differing.leading_zeros()) / SLOT_BITS) as usize;
         let level = level.min(LEVELS - 1);
         let slot = ((when >> (level as u32 * SLOT_BITS)) as usize) % SLOTS;
-        let old_head = self.levels[level].heads[slot];
-        if old_head != NIL {
-            self.nodes[old_head as usize].prev = index;
-        }
-        let node = &mut self.nodes[index as usize];
-        node.prev = NIL;
-        node.next = old_head;
-        node.list = (level * SLOTS + slot) as u16;
-        self.levels[level].heads[slot] = index;
+        let entries = &mut self.levels[level].slots[slot];
+        entry
+            .value
+            .set_key(Key::new(level * SLOTS + slot, entries.len()));
+        entries.push(entry);
         self.levels[level].occupied |= 1 << slot;
     }
 
-    /// Takes node `index` out of its list.
-    fn unlink(&mut self, index: u32) {
-        let node = &self.nodes[index as usize];
+    /// Takes the entry at `key` out of its slot; the slot's last entry takes its place.
+    fn unlink(&mut self, key: Key) -> Entry<T> {
+        let (level, slot) = (key.list() / SLOTS, key.list() % SLOTS);
+        let entries = &mut self.levels[level].slots[slot];
         assert!(
-            node.value.is_some(),
+            key.index() < entries.len(),
             "timer wheel key used after its timer was removed"
         );
-        let (prev, next) = (node.prev, node.next);
-        let (level, slot) = (node.list as usize / SLOTS, node.list as usize % SLOTS);
-        if prev == NIL {
-            self.levels[level].heads[slot] = next;
-            if next == NIL {
-                self.levels[level].occupied &= !(1 << slot);
-            }
-        } else {
-            self.nodes[prev as usize].next = next;
+        let entry = entries.swap_remove(key.index());
+        if let Some(moved) = entries.get(key.index()) {
+            moved.value.set_key(key);
         }
-        if next != NIL {
-            self.nodes[next as usize].prev = prev;
+        if entries.is_empty() {
+            self.levels[level].occupied &= !(1 << slot);
         }
-    }
-
-    /// Returns an unlinked node to the free list and hands back its value.
-    fn free(&mut self, index: u32) -> T {
-        self.len -= 1;
-        self.free_unlinked(index)
-    }
-
-    fn free_unlinked(&mut self, index: u32) -> T {
-        let node = &mut self.nodes[index as usize];
-        node.next = self.free_head;
-        self.free_head = index;
-        node.value
-            .take()
-            .expect("a linked timer node holds a value")
+        entry
     }
 }
 
-impl<T> fmt::Debug for Wheel<T> {
+impl<T: Timer> fmt::Debug for Wheel<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wheel")
             .field("elapsed", &self.elapsed)
@@ -281,13 +258,49 @@ impl<T> fmt::Debug for Wheel<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
 
+    /// A test timer: a value, and the key the wheel last gave it.
+    #[derive(Debug)]
+    struct TestTimer {
+        value: u64,
+        key: Cell<Option<Key>>,
+    }
+
+    type Handle = &'static TestTimer;
+
+    impl Timer for Handle {
+        fn set_key(self, key: Key) {
+            self.key.set(Some(key));
+        }
+    }
+
+    /// A timer carrying `value`, leaked (the tests are short).
+    fn timer(value: u64) -> Handle {
+        Box::leak(Box::new(TestTimer {
+            value,
+            key: Cell::new(None),
+        }))
+    }
+
+    /// Inserts a new timer carrying `value` at `when`; returns it.
+    fn insert(wheel: &mut Wheel<Handle>, when: u64, value: u64) -> Handle {
+        let handle = timer(value);
+        wheel.insert(when, handle).expect("not due yet");
+        handle
+    }
+
+    fn key(handle: Handle) -> Key {
+        handle.key.get().expect("the wheel gave the timer a key")
+    }
+
     /// Advances one tick at a time and records at which tick each value came out.
-    fn drain_tick_by_tick(wheel: &mut Wheel<u64>, until: u64) -> Vec<(u64, u64)> {
+    fn drain_tick_by_tick(wheel: &mut Wheel<Handle>, until: u64) -> Vec<(u64, u64)> {
         let mut fired = Vec::new();
         for now in wheel.elapsed() + 1..=until {
-            wheel.advance(now, |value| fired.push((now, value)));
+            wheel.advance(now, |handle| fired.push((now, handle.value)));
         }
         fired
     }
@@ -295,9 +308,10 @@ mod tests {
     #[test]
     fn due_timers_are_refused() {
         let mut wheel = Wheel::new();
-        wheel.advance(10, |_: u64| unreachable!());
-        assert_eq!(wheel.insert(10, 1), Err(1));
-        assert_eq!(wheel.insert(3, 2), Err(2));
+        wheel.advance(10, |_: Handle| unreachable!());
+        let (one, two) = (timer(1), timer(2));
+        assert!(matches!(wheel.insert(10, one), Err(back) if std::ptr::eq(back, one)));
+        assert!(matches!(wheel.insert(3, two), Err(back) if std::ptr::eq(back, two)));
         assert_eq!(wheel.len(), 0);
     }
 
@@ -306,7 +320,7 @@ mod tests {
         let mut wheel = Wheel::new();
         let whens = [1, 2, 63, 64, 65, 100, 4095, 4096, 4097, 70_000, 300_000];
         for &when in &whens {
-            wheel.insert(when, when).unwrap();
+            insert(&mut wheel, when, when);
         }
         let fired = drain_tick_by_tick(&mut wheel, 300_001);
         let expected: Vec<_> = whens.iter().map(|&when| (when, when)).collect();
@@ -318,10 +332,10 @@ mod tests {
     fn a_big_jump_hands_out_everything_due_in_order() {
         let mut wheel = Wheel::new();
         for when in [5_000_000, 7, 64 * 64 * 64 + 3, 1] {
-            wheel.insert(when, when).unwrap();
+            insert(&mut wheel, when, when);
         }
         let mut fired = Vec::new();
-        wheel.advance(6_000_000, |value| fired.push(value));
+        wheel.advance(6_000_000, |handle| fired.push(handle.value));
         assert_eq!(fired, [1, 7, 64 * 64 * 64 + 3, 5_000_000]);
         assert_eq!(wheel.elapsed(), 6_000_000);
     }
@@ -330,37 +344,40 @@ mod tests {
     fn next_expiration_is_never_after_the_earliest_timer() {
         let mut wheel = Wheel::new();
         assert_eq!(wheel.next_expiration(), None);
-        wheel.insert(5000, 0).unwrap();
+        insert(&mut wheel, 5000, 0);
         // 5000 lives on level 2; its slot starts at 4096, where it cascades.
         assert_eq!(wheel.next_expiration(), Some(4096));
-        wheel.insert(17, 1).unwrap();
+        insert(&mut wheel, 17, 1);
         assert_eq!(wheel.next_expiration(), Some(17));
     }
 
     #[test]
-    fn removed_timers_never_fire_and_their_nodes_are_reused() {
+    fn removed_timers_never_fire_and_moved_timers_keep_valid_keys() {
         let mut wheel = Wheel::new();
-        let a = wheel.insert(10, 1).unwrap();
-        let b = wheel.insert(10, 2).unwrap();
-        let c = wheel.insert(10, 3).unwrap();
-        assert_eq!(wheel.remove(b), 2);
+        let a = insert(&mut wheel, 10, 1);
+        let b = insert(&mut wheel, 10, 2);
+        let c = insert(&mut wheel, 10, 3);
+        let b_key = key(b);
+        assert_eq!(wheel.remove(b_key).value, 2);
+        // The slot's last timer took the removed one's place, and was told so.
+        assert_eq!(key(c), b_key);
         assert_eq!(wheel.len(), 2);
-        let d = wheel.insert(20, 4).unwrap();
-        assert_eq!(d, b, "the freed node is reused");
-        assert_eq!(wheel.remove(a), 1);
-        assert_eq!(wheel.remove(c), 3);
+        let d = insert(&mut wheel, 20, 4);
+        assert_eq!(wheel.remove(key(a)).value, 1);
+        assert_eq!(wheel.remove(key(c)).value, 3);
         assert_eq!(wheel.next_expiration(), Some(20));
         let fired = drain_tick_by_tick(&mut wheel, 30);
         assert_eq!(fired, [(20, 4)]);
+        assert!(d.key.get().is_some());
     }
 
     #[test]
     fn rescheduling_moves_a_timer_earlier_or_later() {
         let mut wheel = Wheel::new();
-        let early = wheel.insert(100_000, 1).unwrap();
-        let late = wheel.insert(3, 2).unwrap();
-        wheel.reschedule(early, 2).unwrap();
-        wheel.reschedule(late, 9000).unwrap();
+        let early = insert(&mut wheel, 100_000, 1);
+        let late = insert(&mut wheel, 3, 2);
+        wheel.reschedule(key(early), 2).unwrap();
+        wheel.reschedule(key(late), 9000).unwrap();
         let fired = drain_tick_by_tick(&mut wheel, 10_000);
         assert_eq!(fired, [(2, 1), (9000, 2)]);
     }
@@ -368,9 +385,9 @@ mod tests {
     #[test]
     fn rescheduling_into_the_past_gives_the_value_back() {
         let mut wheel = Wheel::new();
-        let key = wheel.insert(50, 7).unwrap();
+        let handle = insert(&mut wheel, 50, 7);
         wheel.advance(20, |_| unreachable!());
-        assert_eq!(wheel.reschedule(key, 20), Err(7));
+        assert!(matches!(wheel.reschedule(key(handle), 20), Err(back) if back.value == 7));
         assert_eq!(wheel.len(), 0);
         assert_eq!(wheel.next_expiration(), None);
     }
@@ -378,7 +395,7 @@ mod tests {
     #[test]
     fn timers_beyond_the_span_wait_without_busy_work() {
         let mut wheel = Wheel::new();
-        wheel.insert(u64::MAX, 0).unwrap();
+        insert(&mut wheel, u64::MAX, 0);
         let first = wheel.next_expiration().unwrap();
         assert!(
             first >= 1 << 30,
@@ -399,7 +416,7 @@ mod tests {
     fn a_timer_past_the_span_fires_at_its_tick() {
         let mut wheel = Wheel::new();
         let when = (1u64 << 36) * 3 + 12_345;
-        wheel.insert(when, 1).unwrap();
+        insert(&mut wheel, when, 1);
         let mut fired_at = None;
         while let Some(next) = wheel.next_expiration() {
             wheel.advance(next, |_| fired_at = Some(next));
@@ -419,23 +436,23 @@ mod tests {
             (seed >> 33) % bound
         };
         let mut wheel = Wheel::new();
-        let mut model: Vec<(Key, u64, u64)> = Vec::new(); // key, when, value
+        let mut model: Vec<(Handle, u64, u64)> = Vec::new(); // timer, when, value
         let mut now = 0;
         for value in 0..20_000u64 {
             match random(4) {
                 0 | 1 => {
                     let range = if random(8) == 0 { 1 << 26 } else { 5000 };
                     let when = now + 1 + random(range);
-                    model.push((wheel.insert(when, value).unwrap(), when, value));
+                    model.push((insert(&mut wheel, when, value), when, value));
                 }
                 2 if !model.is_empty() => {
-                    let (key, _, value) = model.swap_remove(random(model.len() as u64) as usize);
-                    assert_eq!(wheel.remove(key), value);
+                    let (handle, _, value) = model.swap_remove(random(model.len() as u64) as usize);
+                    assert_eq!(wheel.remove(key(handle)).value, value);
                 }
                 _ => {
                     now += random(300);
                     let mut fired = Vec::new();
-                    wheel.advance(now, |value| fired.push(value));
+                    wheel.advance(now, |handle| fired.push(handle.value));
                     let mut expected: Vec<_> = model
                         .iter()
                         .filter(|(_, when, _)| *when <= now)
