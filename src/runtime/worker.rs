@@ -78,12 +78,25 @@ impl WorkerCore {
             return false;
         }
         debug_assert_eq!(self.current.get(), Some(task));
-        // No parked worker is woken for it, unlike `push_back`: the task was this worker's
-        // running work a moment ago and is not new work. Any other task in this queue was
-        // queued with a wake-up (so an idle worker is already on its way, or saw it and did
-        // not park); if there is none, this worker runs the task next anyway.
+        // With nothing else queued here this worker runs the task next anyway: waking a
+        // parked worker would be wasted. With other work here (in the slot, which is queued
+        // without a wake-up, or in the deque), a parked worker can take some: wake one, as
+        // `push_back` would. The relaxed look at `parked` keeps the common case (every worker
+        // busy) free of `notify_parked`'s fence; a worker parking at this very moment may be
+        // missed, and is woken by the next requeue or push here instead.
         self.local.push(Notified::held(task));
+        if self.shared().parked.load(Ordering::Relaxed) > 0 && self.has_other_work() {
+            self.shared().notify_parked();
+        }
         true
+    }
+
+    /// Whether this worker has queued work besides the task it just pushed to its deque.
+    fn has_other_work(&self) -> bool {
+        let lifo = self.lifo.take();
+        let occupied = lifo.is_some();
+        self.lifo.set(lifo);
+        occupied || self.local.len() > 1
     }
 
     /// Behind everything already queued here, where idle workers can steal it.
@@ -141,10 +154,12 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         let _context = context::enter_worker(&handle, &core);
         worker.run();
     }
-    // Queued tasks are cancelled by the shutdown; their queue references just go.
+    // Queued tasks are cancelled by the shutdown; their queue references just go. A held
+    // entry first gives its task's RUNNING flag back, so that the shutdown cancels that task
+    // too, inside the runtime's context once every worker has stopped.
     drop(core.lifo.take());
     while let Some(task) = core.local.pop() {
-        drop(task);
+        drop(task.into_unheld());
     }
     if let Some(hook) = &handle.shared.hooks.on_thread_stop {
         hook();

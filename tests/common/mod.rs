@@ -182,3 +182,14 @@ impl Drop for CountOnDrop {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+/// A guard whose destructor spawns a task: run by the shutdown inside the runtime's context,
+/// the spawn must be cancelled at once (not panic, not hang).
+pub struct SpawnOnDrop;
+
+impl Drop for SpawnOnDrop {
+    fn drop(&mut self) {
+        let late = fiber::spawn(async { unreachable!("spawned during shutdown") });
+        assert!(late.is_finished());
+    }
+}

@@ -12,8 +12,9 @@
 //! - each thread keeps a short stack of freed blocks ([`LOCAL_MAX`]); a spawn on that thread
 //!   takes from it, a free on it gives to it;
 //! - a stack shared by all threads ([`SHARED_MAX`] blocks per size, behind a mutex taken once
-//!   per [`BATCH`] blocks) takes the overflow of threads that free more than they allocate,
-//!   and refills threads that allocate more than they free.
+//!   per [`BATCH`] blocks, and not at all by a thread that finds it empty) takes the overflow
+//!   of threads that free more than they allocate, and refills threads that allocate more
+//!   than they free.
 //!
 //! What neither cache can hold goes back to the allocator, so the memory kept is bounded by
 //! those constants; nothing is ever freed from a cache later (a thread's own stack goes back
@@ -25,6 +26,7 @@
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// The biggest cell, in bytes, whose memory is recycled.
@@ -47,11 +49,22 @@ struct Block(NonNull<u8>);
 // handed to and freed by any thread.
 unsafe impl Send for Block {}
 
-/// The stacks shared by every thread, one per size class.
-static SHARED: [Mutex<Vec<Block>>; CLASSES] = [EMPTY_SHARED; CLASSES];
+/// The stack of one size class shared by every thread.
+struct Shared {
+    blocks: Mutex<Vec<Block>>,
+    /// How many blocks `blocks` held when its lock was last released; lets a thread with an
+    /// empty stack skip the lock when there is nothing to take.
+    len: AtomicUsize,
+}
+
+/// The shared stacks, one per size class.
+static SHARED: [Shared; CLASSES] = [EMPTY_SHARED; CLASSES];
 // An item rather than an inline `const` block, which would need Rust 1.79.
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_SHARED: Mutex<Vec<Block>> = Mutex::new(Vec::new());
+const EMPTY_SHARED: Shared = Shared {
+    blocks: Mutex::new(Vec::new()),
+    len: AtomicUsize::new(0),
+};
 const EMPTY_LOCAL: Vec<Block> = Vec::new();
 
 /// A thread's own stacks, one per size class.
@@ -138,33 +151,38 @@ fn system_allocate(layout: Layout) -> NonNull<u8> {
     NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(layout))
 }
 
-fn shared(class: usize) -> std::sync::MutexGuard<'static, Vec<Block>> {
+/// Runs `f` on the shared stack of `class` under its lock, and publishes its new length.
+fn with_shared<R>(class: usize, f: impl FnOnce(&mut Vec<Block>) -> R) -> R {
+    let shared = &SHARED[class];
     // Poisoning cannot leave a stack of blocks inconsistent.
-    SHARED[class].lock().unwrap_or_else(PoisonError::into_inner)
+    let mut blocks = shared.blocks.lock().unwrap_or_else(PoisonError::into_inner);
+    let result = f(&mut blocks);
+    shared.len.store(blocks.len(), Ordering::Relaxed);
+    result
 }
 
 /// Moves up to a batch of blocks of `class` from the shared stack to a thread's empty one.
 fn refill(class: usize, stack: &mut Vec<Block>) {
-    let mut shared = shared(class);
-    let take = shared.len().min(BATCH);
-    let from = shared.len() - take;
-    stack.extend(shared.drain(from..));
+    // A stale zero only means one more allocation from the system.
+    if SHARED[class].len.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    with_shared(class, |shared| {
+        let from = shared.len() - shared.len().min(BATCH);
+        stack.extend(shared.drain(from..));
+    });
 }
 
 /// Makes room in a thread's full stack: moves a batch of its blocks to the shared stack, or
 /// frees those that do not fit there.
 fn spill(class: usize, block: Layout, stack: &mut Vec<Block>) {
-    let overflow = {
-        let mut shared = shared(class);
-        let room = SHARED_MAX - shared.len();
-        let from = stack.len() - BATCH;
-        let moved = room.min(BATCH);
-        shared.extend(stack.drain(from..from + moved));
-        stack.len() - (LOCAL_MAX - BATCH)
-    };
+    let keep = LOCAL_MAX - BATCH;
+    with_shared(class, |shared| {
+        let moved = (SHARED_MAX - shared.len()).min(BATCH);
+        shared.extend(stack.drain(keep..keep + moved));
+    });
     // Whatever did not fit goes back to the allocator, outside the lock.
-    debug_assert_eq!(stack.len() - (LOCAL_MAX - BATCH), overflow);
-    for Block(ptr) in stack.drain(LOCAL_MAX - BATCH..) {
+    for Block(ptr) in stack.drain(keep..) {
         // SAFETY: every block of this class was allocated with `block` and is unused.
         unsafe { alloc::dealloc(ptr.as_ptr(), block) };
     }
@@ -179,12 +197,11 @@ impl Drop for Local {
             }
             let block = Layout::from_size_align((class + 1) * 8, BLOCK_ALIGN)
                 .expect("a size class is a valid layout");
-            {
-                let mut shared = shared(class);
+            with_shared(class, |shared| {
                 let moved = (SHARED_MAX - shared.len()).min(stack.len());
                 let from = stack.len() - moved;
                 shared.extend(stack.drain(from..));
-            }
+            });
             for Block(ptr) in stack.drain(..) {
                 // SAFETY: as in `spill`.
                 unsafe { alloc::dealloc(ptr.as_ptr(), block) };
@@ -278,7 +295,7 @@ mod tests {
         .join()
         .unwrap();
         let (class, _) = class_of(layout).unwrap();
-        assert_eq!(shared(class).len(), SHARED_MAX);
+        assert_eq!(with_shared(class, |shared| shared.len()), SHARED_MAX);
     }
 
     #[test]

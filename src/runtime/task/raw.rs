@@ -64,6 +64,21 @@ impl Notified {
         }
     }
 
+    /// Turns a held `Notified` into a plain one: the task gives up `RUNNING` and stays
+    /// queued. A worker that stops does this to the entries of its queue, so that their
+    /// tasks are cancelled by the runtime's shutdown (after every worker stopped, inside the
+    /// runtime's context) like every other unfinished task, not on the stopping worker.
+    pub(crate) fn into_unheld(self) -> Notified {
+        if !self.is_held() {
+            return self;
+        }
+        let ptr = self.header_ptr();
+        std::mem::forget(self);
+        // SAFETY: we own a reference (kept by the returned `Notified`) and RUNNING.
+        unsafe { ptr.as_ref() }.state.release_held();
+        Notified(ptr)
+    }
+
     /// Polls the task once (or cancels it, if an abort asked for it).
     pub(crate) fn run(self) {
         let held = self.is_held();
@@ -80,6 +95,7 @@ impl Drop for Notified {
         if self.is_held() {
             // Nobody else can reach the future while we hold RUNNING: drop it here, as the
             // shutdown's pass over the owner list (which skips running tasks) would have.
+            // (Stopping workers hand their held entries back first, see `into_unheld`.)
             // SAFETY: we hold RUNNING and a reference, which keeps the task alive.
             unsafe { (ptr.as_ref().vtable.cancel)(ptr) };
         }

@@ -222,6 +222,16 @@ impl State {
         })
     }
 
+    /// A held `Notified` gives its `RUNNING` flag back without a poll, leaving the task
+    /// queued (`NOTIFIED`) as if it had been woken: one step, so no wake in between can
+    /// queue it a second time.
+    pub(crate) fn release_held(&self) {
+        self.update(|s| {
+            debug_assert!(s.is_running() && !s.is_complete());
+            (Some((s.0 & !RUNNING) | NOTIFIED), ())
+        });
+    }
+
     /// The future finished or was dropped. Returns the state just before.
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
         let previous = Snapshot(self.value.fetch_xor(RUNNING | COMPLETE, Ordering::AcqRel));

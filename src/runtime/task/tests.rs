@@ -604,6 +604,25 @@ fn a_held_task_dropped_by_the_shutdown_drops_its_future_once() {
     });
 }
 
+#[test]
+fn a_held_task_handed_back_by_a_stopping_worker_is_cancelled_by_the_shutdown() {
+    model(|| {
+        let (scheduler, drops, mut handle) = spawn_held_forever();
+        // A waker taken out during the first poll races the hand-back.
+        let held = scheduler.0.tasks.lock().unwrap().pop_front().unwrap();
+        // SAFETY: the queued `Notified` keeps the task alive while we clone its waker.
+        let waker = unsafe { super::waker::waker_ref(held.header_ptr()) }.clone();
+        let waker_thread = thread::spawn(move || waker.wake());
+        // What a stopping worker does with its queue.
+        drop(held.into_unheld());
+        waker_thread.join().unwrap();
+        assert_eq!(drops.count(), 0, "handing back does not drop the future");
+        scheduler.shutdown();
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    });
+}
+
 /// Regression tests (caught by Miri) for tasks that another thread completes and frees while
 /// the call that handed them over is still running:
 ///
