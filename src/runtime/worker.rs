@@ -84,19 +84,21 @@ impl WorkerCore {
         // `push_back` would. The relaxed look at `parked` keeps the common case (every worker
         // busy) free of `notify_parked`'s fence; a worker parking at this very moment may be
         // missed, and is woken by the next requeue or push here instead.
+        // No parked worker is woken here: that costs a fence on every yield, and, with a
+        // worker that parks and is woken again and again, a futex wake-up each time (about
+        // one yield in twenty-five in `yield_many`). Queued work that nobody was told about
+        // is announced by the worker's periodic check instead (`Worker::next_task`).
         self.local.push(Notified::held(task));
-        if self.shared().parked.load(Ordering::Relaxed) > 0 && self.has_other_work() {
-            self.shared().notify_parked();
-        }
         true
     }
 
-    /// Whether this worker has queued work besides the task it just pushed to its deque.
+    /// Whether this worker has queued work, besides the task it runs next, that another
+    /// worker could take.
     fn has_other_work(&self) -> bool {
         let lifo = self.lifo.take();
-        let occupied = lifo.is_some();
+        let queued = self.local.len() + usize::from(lifo.is_some());
         self.lifo.set(lifo);
-        occupied || self.local.len() > 1
+        queued > 1
     }
 
     /// Behind everything already queued here, where idle workers can steal it.
@@ -200,6 +202,12 @@ impl Worker<'_> {
             // Timers woken here queue their tasks on this worker, in the slot and deque
             // that `next_local` looks at below.
             time::fire_due(|| now, &mut self.due_timers);
+            // Some queued work is never announced when it is queued (held requeues, the
+            // slot's task moved to the deque, a stolen batch): if a worker is parked while
+            // work waits here, wake one, so that such work waits at most this interval.
+            if self.shared().parked.load(Ordering::Relaxed) > 0 && self.core.has_other_work() {
+                self.shared().notify_parked();
+            }
             if let Some(task) = self.next_remote_batch() {
                 return Some(task);
             }
