@@ -78,12 +78,6 @@ impl WorkerCore {
             return false;
         }
         debug_assert_eq!(self.current.get(), Some(task));
-        // With nothing else queued here this worker runs the task next anyway: waking a
-        // parked worker would be wasted. With other work here (in the slot, which is queued
-        // without a wake-up, or in the deque), a parked worker can take some: wake one, as
-        // `push_back` would. The relaxed look at `parked` keeps the common case (every worker
-        // busy) free of `notify_parked`'s fence; a worker parking at this very moment may be
-        // missed, and is woken by the next requeue or push here instead.
         // No parked worker is woken here: that costs a fence on every yield, and, with a
         // worker that parks and is woken again and again, a futex wake-up each time (about
         // one yield in twenty-five in `yield_many`). Queued work that nobody was told about

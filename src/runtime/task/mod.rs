@@ -38,15 +38,16 @@
 //!
 //! # Life of a task
 //!
-//! `spawn` creates the task `NOTIFIED` with three references (list, queue, handle). A worker
-//! pops the `Notified`, moves the state to `RUNNING`, and polls. On `Pending` it moves back to
-//! idle, releasing the queue's reference, unless a wake arrived during the poll: then the
-//! same reference goes back to the queue, so a task woken while running is queued once, after
-//! the poll. A task that called fiber's `yield_now` on its worker (with its own waker) skips
-//! the wake and both transitions: its worker queues it *held*, still `RUNNING`, and polls it
-//! again when it comes up (see [`Notified`]). On `Ready` (or a panic, or a cancellation) the future is dropped, the output
-//! stored, the task leaves the owner list, `COMPLETE` is set and the join waker woken. The
-//! allocation is freed when the last reference goes.
+//! `spawn` creates the task `NOTIFIED` with three references (list, queue, handle). A
+//! worker pops the `Notified`, moves the state to `RUNNING`, and polls. On `Pending` it
+//! moves back to idle, releasing the queue's reference, unless a wake arrived during the
+//! poll: then the same reference goes back to the queue, so a task woken while running is
+//! queued once, after the poll. A task that called fiber's `yield_now` on its worker (with
+//! its own waker) skips the wake and both transitions: its worker queues it *held*, still
+//! `RUNNING`, and polls it again when it comes up (see [`Notified`]). On `Ready` (or a
+//! panic, or a cancellation) the future is dropped, the output stored, the task leaves the
+//! owner list, `COMPLETE` is set and the join waker woken. The allocation is freed when the
+//! last reference goes.
 
 mod cell;
 mod error;
