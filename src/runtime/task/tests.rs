@@ -229,6 +229,22 @@ fn wait_for(
     })
 }
 
+/// On another thread: sets `ready` to `value`, then wakes the waker stored in `slot`, if any
+/// (the other half of [`wait_for`]).
+fn release_from_thread(
+    ready: Arc<AtomicUsize>,
+    value: usize,
+    slot: Arc<Mutex<Option<Waker>>>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        ready.store(value, Ordering::SeqCst);
+        let waker = slot.lock().unwrap().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    })
+}
+
 #[test]
 fn wake_racing_poll_is_never_lost() {
     model(|| {
@@ -253,12 +269,7 @@ fn wake_racing_poll_is_never_lost() {
         });
         scheduler.run_one();
 
-        let waker_thread = thread::spawn(move || {
-            ready.store(7, Ordering::SeqCst);
-            if let Some(waker) = slot.lock().unwrap().take() {
-                waker.wake();
-            }
-        });
+        let waker_thread = release_from_thread(ready, 7, slot);
         scheduler.run_until_idle();
         waker_thread.join().unwrap();
         scheduler.run_until_idle();
@@ -407,12 +418,7 @@ fn shutdown_racing_a_wake_drops_the_future_once() {
             }
         });
         scheduler.run_one();
-        let waker_thread = thread::spawn(move || {
-            ready.store(1, Ordering::SeqCst);
-            if let Some(waker) = slot.lock().unwrap().take() {
-                waker.wake();
-            }
-        });
+        let waker_thread = release_from_thread(ready, 1, slot);
         scheduler.shutdown();
         waker_thread.join().unwrap();
         // A wake that landed after the shutdown's drain left a `Notified` behind.
@@ -541,13 +547,7 @@ fn a_wake_while_held_is_not_lost() {
             }
         });
         assert!(scheduler.run_one());
-        let waker_thread = thread::spawn(move || {
-            ready.store(5, Ordering::SeqCst);
-            let waker = slot.lock().unwrap().take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        });
+        let waker_thread = release_from_thread(ready, 5, slot);
         scheduler.run_until_idle();
         waker_thread.join().unwrap();
         scheduler.run_until_idle();
