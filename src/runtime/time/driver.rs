@@ -326,7 +326,7 @@ pub(crate) fn fire_due(now: impl FnOnce() -> Instant, scratch: &mut Vec<Waker>) 
 }
 
 impl Timer for &'static Slot {
-    fn set_key(self, key: Key) {
+    fn set_key(&self, key: Key) {
         self.key.store(key.to_raw(), Ordering::Relaxed);
     }
 }

@@ -62,9 +62,9 @@ impl Key {
 }
 
 /// What a wheel stores: a small handle that remembers where the wheel put it.
-pub(super) trait Timer: Copy {
+pub(super) trait Timer {
     /// The timer now sits at `key`.
-    fn set_key(self, key: Key);
+    fn set_key(&self, key: Key);
 }
 
 /// A timing wheel holding values of type `T`, each due at a tick.
@@ -258,6 +258,7 @@ impl<T: Timer> fmt::Debug for Wheel<T> {
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
+    use std::rc::Rc;
 
     use super::*;
 
@@ -268,30 +269,30 @@ mod tests {
         key: Cell<Option<Key>>,
     }
 
-    type Handle = &'static TestTimer;
+    type Handle = Rc<TestTimer>;
 
     impl Timer for Handle {
-        fn set_key(self, key: Key) {
+        fn set_key(&self, key: Key) {
             self.key.set(Some(key));
         }
     }
 
-    /// A timer carrying `value`, leaked (the tests are short).
+    /// A timer carrying `value`.
     fn timer(value: u64) -> Handle {
-        Box::leak(Box::new(TestTimer {
+        Rc::new(TestTimer {
             value,
             key: Cell::new(None),
-        }))
+        })
     }
 
     /// Inserts a new timer carrying `value` at `when`; returns it.
     fn insert(wheel: &mut Wheel<Handle>, when: u64, value: u64) -> Handle {
         let handle = timer(value);
-        wheel.insert(when, handle).expect("not due yet");
+        wheel.insert(when, handle.clone()).expect("not due yet");
         handle
     }
 
-    fn key(handle: Handle) -> Key {
+    fn key(handle: &Handle) -> Key {
         handle.key.get().expect("the wheel gave the timer a key")
     }
 
@@ -309,8 +310,8 @@ mod tests {
         let mut wheel = Wheel::new();
         wheel.advance(10, |_: Handle| unreachable!());
         let (one, two) = (timer(1), timer(2));
-        assert!(matches!(wheel.insert(10, one), Err(back) if std::ptr::eq(back, one)));
-        assert!(matches!(wheel.insert(3, two), Err(back) if std::ptr::eq(back, two)));
+        assert!(matches!(wheel.insert(10, one.clone()), Err(back) if Rc::ptr_eq(&back, &one)));
+        assert!(matches!(wheel.insert(3, two.clone()), Err(back) if Rc::ptr_eq(&back, &two)));
         assert_eq!(wheel.len(), 0);
     }
 
@@ -356,14 +357,14 @@ mod tests {
         let a = insert(&mut wheel, 10, 1);
         let b = insert(&mut wheel, 10, 2);
         let c = insert(&mut wheel, 10, 3);
-        let b_key = key(b);
+        let b_key = key(&b);
         assert_eq!(wheel.remove(b_key).value, 2);
         // The slot's last timer took the removed one's place, and was told so.
-        assert_eq!(key(c), b_key);
+        assert_eq!(key(&c), b_key);
         assert_eq!(wheel.len(), 2);
         let d = insert(&mut wheel, 20, 4);
-        assert_eq!(wheel.remove(key(a)).value, 1);
-        assert_eq!(wheel.remove(key(c)).value, 3);
+        assert_eq!(wheel.remove(key(&a)).value, 1);
+        assert_eq!(wheel.remove(key(&c)).value, 3);
         assert_eq!(wheel.next_expiration(), Some(20));
         let fired = drain_tick_by_tick(&mut wheel, 30);
         assert_eq!(fired, [(20, 4)]);
@@ -375,8 +376,8 @@ mod tests {
         let mut wheel = Wheel::new();
         let early = insert(&mut wheel, 100_000, 1);
         let late = insert(&mut wheel, 3, 2);
-        wheel.reschedule(key(early), 2).unwrap();
-        wheel.reschedule(key(late), 9000).unwrap();
+        wheel.reschedule(key(&early), 2).unwrap();
+        wheel.reschedule(key(&late), 9000).unwrap();
         let fired = drain_tick_by_tick(&mut wheel, 10_000);
         assert_eq!(fired, [(2, 1), (9000, 2)]);
     }
@@ -386,7 +387,7 @@ mod tests {
         let mut wheel = Wheel::new();
         let handle = insert(&mut wheel, 50, 7);
         wheel.advance(20, |_| unreachable!());
-        assert!(matches!(wheel.reschedule(key(handle), 20), Err(back) if back.value == 7));
+        assert!(matches!(wheel.reschedule(key(&handle), 20), Err(back) if back.value == 7));
         assert_eq!(wheel.len(), 0);
         assert_eq!(wheel.next_expiration(), None);
     }
@@ -446,7 +447,7 @@ mod tests {
                 }
                 2 if !model.is_empty() => {
                     let (handle, _, value) = model.swap_remove(random(model.len() as u64) as usize);
-                    assert_eq!(wheel.remove(key(handle)).value, value);
+                    assert_eq!(wheel.remove(key(&handle)).value, value);
                 }
                 _ => {
                     now += random(300);
