@@ -65,7 +65,13 @@ impl Key {
 pub(super) trait Timer {
     /// The timer now sits at `key`.
     fn set_key(&self, key: Key);
+
+    /// A hint that the timer will be handed out or moved soon: start loading its memory.
+    fn prefetch(&self) {}
 }
+
+/// How many entries ahead of the one being handed out `advance` prefetches.
+const PREFETCH_AHEAD: usize = 4;
 
 /// A timing wheel holding values of type `T`, each due at a tick.
 pub(super) struct Wheel<T> {
@@ -166,7 +172,16 @@ impl<T: Timer> Wheel<T> {
             let level = &mut self.levels[next.level];
             let mut entries = std::mem::take(&mut level.slots[next.slot]);
             level.occupied &= !(1 << next.slot);
-            for entry in entries.drain(..) {
+            // Handed out from the back, in the order they were added, each a few entries
+            // after its prefetch: a wheel with many timers pending rarely has theirs cached.
+            entries.reverse();
+            for ahead in entries.iter().rev().take(PREFETCH_AHEAD) {
+                ahead.value.prefetch();
+            }
+            while let Some(entry) = entries.pop() {
+                if let Some(ahead) = entries.len().checked_sub(PREFETCH_AHEAD) {
+                    entries[ahead].value.prefetch();
+                }
                 if entry.when <= self.elapsed {
                     self.len -= 1;
                     on_due(entry.value);
