@@ -282,6 +282,8 @@ mod tests {
     struct TestTimer {
         value: u64,
         key: Cell<Option<Key>>,
+        /// How many times the wheel said it would soon hand this timer out or move it.
+        prefetched: Cell<u32>,
     }
 
     type Handle = Rc<TestTimer>;
@@ -290,6 +292,10 @@ mod tests {
         fn set_key(&self, key: Key) {
             self.key.set(Some(key));
         }
+
+        fn prefetch(&self) {
+            self.prefetched.set(self.prefetched.get() + 1);
+        }
     }
 
     /// A timer carrying `value`.
@@ -297,6 +303,7 @@ mod tests {
         Rc::new(TestTimer {
             value,
             key: Cell::new(None),
+            prefetched: Cell::new(0),
         })
     }
 
@@ -341,6 +348,30 @@ mod tests {
         let expected: Vec<_> = whens.iter().map(|&when| (when, when)).collect();
         assert_eq!(fired, expected);
         assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn timers_of_one_tick_come_out_in_the_order_they_went_in_each_prefetched_first() {
+        let mut wheel = Wheel::new();
+        // More timers per slot than the wheel prefetches ahead, on level 0 (tick 5) and on
+        // level 1 (tick 100, moved down to level 0 before it fires).
+        let count = 3 * PREFETCH_AHEAD as u64;
+        let handles: Vec<Handle> = [5, 100]
+            .iter()
+            .flat_map(|&when| (0..count).map(move |value| (when, when * 1000 + value)))
+            .map(|(when, value)| insert(&mut wheel, when, value))
+            .collect();
+        let mut fired = Vec::new();
+        wheel.advance(200, |handle| {
+            assert!(
+                handle.prefetched.get() > 0,
+                "{} came out unprefetched",
+                handle.value
+            );
+            fired.push(handle.value);
+        });
+        let expected: Vec<u64> = handles.iter().map(|handle| handle.value).collect();
+        assert_eq!(fired, expected);
     }
 
     #[test]
