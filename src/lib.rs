@@ -65,6 +65,8 @@ mod loom;
 mod macros;
 pub mod prelude;
 mod runtime;
+#[cfg(test)]
+mod test_support;
 
 pub use combinators::{join_all, try_join_all};
 pub use runtime::time;

@@ -482,18 +482,9 @@ mod tests {
     //! Waker bookkeeping, also run under Miri (`scripts/miri`).
 
     use super::*;
+    use crate::test_support::CountWakes;
     use std::cell::Cell;
     use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
-    /// A parent waker that counts its wake-ups.
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// A future that stores its waker on every poll and completes when told to.
     struct Remote<'a> {
@@ -527,7 +518,7 @@ mod tests {
             polls: &polls[index],
             ready: &ready[index],
         }));
-        let parent = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let parent = CountWakes::new();
         let parent_waker = Waker::from(parent.clone());
         let mut cx = Context::from_waker(&parent_waker);
 
@@ -539,11 +530,7 @@ mod tests {
         wakers[3].lock().unwrap().take().unwrap().wake();
         clone.wake_by_ref();
         clone.wake_by_ref();
-        assert_eq!(
-            parent.0.load(Ordering::SeqCst),
-            1,
-            "one parent wake per round"
-        );
+        assert_eq!(parent.count(), 1, "one parent wake per round");
         assert!(Pin::new(&mut all).poll(&mut cx).is_pending());
         let polled: Vec<usize> = (0..CHILDREN).filter(|&i| polls[i].get() == 2).collect();
         assert_eq!(polled, [3, 65]);
@@ -553,7 +540,7 @@ mod tests {
             ready.set(true);
             waker.lock().unwrap().take().unwrap().wake();
         }
-        assert_eq!(parent.0.load(Ordering::SeqCst), 2);
+        assert_eq!(parent.count(), 2);
         let outputs = match Pin::new(&mut all).poll(&mut cx) {
             Poll::Ready(outputs) => outputs,
             Poll::Pending => panic!("every child was ready"),
@@ -570,7 +557,7 @@ mod tests {
 
     #[test]
     fn a_child_woken_from_another_thread_is_polled() {
-        let parent = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let parent = CountWakes::new();
         let parent_waker = Waker::from(parent.clone());
         let mut cx = Context::from_waker(&parent_waker);
         let (sender, receiver) = std::sync::mpsc::channel::<Waker>();
@@ -587,7 +574,7 @@ mod tests {
         assert!(Pin::new(&mut all).poll(&mut cx).is_pending());
         let waker = receiver.recv().unwrap();
         std::thread::spawn(move || waker.wake()).join().unwrap();
-        assert_eq!(parent.0.load(Ordering::SeqCst), 1);
+        assert_eq!(parent.count(), 1);
         assert_eq!(Pin::new(&mut all).poll(&mut cx), Poll::Ready(vec![7]));
     }
 
@@ -613,7 +600,7 @@ mod tests {
             }
         });
         let mut all = try_join_all(children);
-        let waker = Waker::from(Arc::new(CountWakes(AtomicUsize::new(0))));
+        let waker = Waker::from(CountWakes::new());
         let result = Pin::new(&mut all).poll(&mut Context::from_waker(&waker));
         assert_eq!(result, Poll::Ready(Err(2)));
         assert_eq!(

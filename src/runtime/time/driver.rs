@@ -568,20 +568,12 @@ impl fmt::Debug for Registration {
 mod tests {
     use std::future::Future;
     use std::pin::Pin;
-    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
-    use std::task::{Context, Wake};
+    use std::task::Context;
 
     use super::*;
+    use crate::test_support::CountWakes;
     use crate::time::sleep;
-
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// Workers fire their shard's due timers (`fire_due`) while the driver thread fires them
     /// too: each timer must fire once, not early, and none may be lost. Several threads each
@@ -592,9 +584,8 @@ mod tests {
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 thread::spawn(|| {
-                    let counters: Vec<Arc<CountWakes>> = (0..1_000)
-                        .map(|_| Arc::new(CountWakes(AtomicUsize::new(0))))
-                        .collect();
+                    let counters: Vec<Arc<CountWakes>> =
+                        (0..1_000).map(|_| CountWakes::new()).collect();
                     let mut sleeps: Vec<_> = (0..1_000u64)
                         // Far enough ahead that none is due yet when the loop below polls
                         // it, even in a debug build.
@@ -608,16 +599,13 @@ mod tests {
                     }
                     let deadline = Instant::now() + Duration::from_secs(10);
                     let mut scratch = Vec::new();
-                    while counters
-                        .iter()
-                        .any(|counter| counter.0.load(Ordering::SeqCst) == 0)
-                    {
+                    while counters.iter().any(|counter| counter.count() == 0) {
                         assert!(Instant::now() < deadline, "timers were lost");
                         fire_due(Instant::now, &mut scratch);
                         thread::yield_now();
                     }
                     for (pause, counter) in sleeps.iter_mut().zip(&counters) {
-                        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "each timer fires once");
+                        assert_eq!(counter.count(), 1, "each timer fires once");
                         assert!(Instant::now() >= pause.deadline());
                         assert!(pause.is_elapsed());
                     }
