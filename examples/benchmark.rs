@@ -783,6 +783,36 @@ impl Contender for FiberFuturesJoinAll {
     }
 }
 
+/// The order in which `n` runtimes take their turns in round `round`: the rows of a balanced
+/// Latin square (a Williams design), one row per round, in turn. Over a cycle of rows (`n`
+/// rounds, or `2n` for odd `n`) each runtime takes each position equally often and follows
+/// each other runtime directly equally often. Turning one fixed order (round `r` starting
+/// with runtime `r mod n`) would not do the latter: each runtime would nearly always follow
+/// the same one, and inherit what that one leaves behind in every round.
+fn turn_order(n: usize, round: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let rows = if n % 2 == 0 { n } else { 2 * n };
+    let row = round % rows;
+    // The first row is 0, 1, n-1, 2, n-2, ...: its steps from one entry to the next are
+    // +1, -2, +3, -4, ... (mod n), all different, which is what makes every ordered pair
+    // appear once; the other rows add a constant.
+    let mut order: Vec<usize> = (0..n)
+        .map(|j| match j {
+            0 => 0,
+            _ if j % 2 == 1 => j.div_ceil(2),
+            _ => n - j / 2,
+        })
+        .map(|entry| (entry + row) % n)
+        .collect();
+    if row >= n {
+        // Odd n needs the mirrored rows as well.
+        order.reverse();
+    }
+    order
+}
+
 /// The pause before each runtime's turn in a round.
 const SETTLE: Duration = Duration::from_millis(5);
 
@@ -1015,16 +1045,18 @@ fn main() {
             continue;
         }
         let workload_start = Instant::now();
-        // Round 0 is the warm-up; runtimes take turns within each round.
+        // The contenders that run this workload (the extra fiber rows run only theirs).
+        let entrants: Vec<usize> = (0..contenders.len())
+            .filter(|&index| {
+                extra_workload(contenders[index].0).map_or(true, |only| only == workload)
+            })
+            .collect();
+        // Round 0 is the warm-up; runtimes take turns within each round, in an order that
+        // changes from round to round so that whatever a turn leaves behind (caches, the
+        // allocator's state, threads still winding down) falls on each runtime alike.
         for round in 0..=config.rounds {
-            // Each round starts with a different runtime, so that whatever the previous turn
-            // leaves behind (caches, allocator state) falls on each runtime alike.
-            let turns = contenders.len();
-            for turn in 0..turns {
-                let (name, slot) = &mut contenders[(turn + round) % turns];
-                if extra_workload(name).is_some_and(|only| only != workload) {
-                    continue;
-                }
+            for position in turn_order(entrants.len(), round) {
+                let (name, slot) = &mut contenders[entrants[position]];
                 let Some(contender) = slot else {
                     results
                         .notes
@@ -1472,5 +1504,43 @@ mod plot {
         )))?;
         root.present()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::turn_order;
+
+    #[test]
+    fn every_runtime_follows_every_other_equally_often() {
+        for n in 1..=7 {
+            let rows = if n % 2 == 0 { n } else { 2 * n };
+            let mut follows = vec![vec![0; n]; n];
+            let mut positions = vec![vec![0; n]; n];
+            for round in 0..rows {
+                let order = turn_order(n, round);
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                assert_eq!(
+                    sorted,
+                    (0..n).collect::<Vec<_>>(),
+                    "n={n} round {round}: {order:?}"
+                );
+                for (position, &runtime) in order.iter().enumerate() {
+                    positions[runtime][position] += 1;
+                }
+                for pair in order.windows(2) {
+                    follows[pair[1]][pair[0]] += 1;
+                }
+            }
+            let per_pair = rows / n;
+            for a in 0..n {
+                assert!(positions[a].iter().all(|&count| count == rows / n), "n={n}");
+                for b in 0..n {
+                    let expected = if a == b { 0 } else { per_pair };
+                    assert_eq!(follows[a][b], expected, "n={n}: {a} after {b}");
+                }
+            }
+        }
     }
 }
