@@ -783,34 +783,47 @@ impl Contender for FiberFuturesJoinAll {
     }
 }
 
-/// The order in which `n` runtimes take their turns in round `round`: the rows of a balanced
-/// Latin square (a Williams design), one row per round, in turn. Over a cycle of rows (`n`
-/// rounds, or `2n` for odd `n`) each runtime takes each position equally often and follows
-/// each other runtime directly equally often. Turning one fixed order (round `r` starting
-/// with runtime `r mod n`) would not do the latter: each runtime would nearly always follow
-/// the same one, and inherit what that one leaves behind in every round.
-fn turn_order(n: usize, round: usize) -> Vec<usize> {
-    if n == 0 {
-        return Vec::new();
+/// The orders in which `n` runtimes take their turns, one per round, used in a cycle: `n - 1`
+/// permutations whose concatenation, read as a cycle (the last turn of a round is followed
+/// by the first of the next), has every runtime directly after every other runtime exactly
+/// once. Whatever a turn leaves behind (caches, the allocator's state) then falls on each
+/// runtime alike. Turning one fixed order (round `r` starting with runtime `r mod n`) would
+/// not do that: each runtime would nearly always follow the same one.
+fn turn_orders(n: usize) -> Vec<Vec<usize>> {
+    if n < 2 {
+        return vec![(0..n).collect()];
     }
-    let rows = if n % 2 == 0 { n } else { 2 * n };
-    let row = round % rows;
-    // The first row is 0, 1, n-1, 2, n-2, ...: its steps from one entry to the next are
-    // +1, -2, +3, -4, ... (mod n), all different, which is what makes every ordered pair
-    // appear once; the other rows add a constant.
-    let mut order: Vec<usize> = (0..n)
-        .map(|j| match j {
-            0 => 0,
-            _ if j % 2 == 1 => j.div_ceil(2),
-            _ => n - j / 2,
-        })
-        .map(|entry| (entry + row) % n)
-        .collect();
-    if row >= n {
-        // Odd n needs the mirrored rows as well.
-        order.reverse();
+    let mut sequence = vec![0];
+    let mut followed = vec![vec![false; n]; n];
+    assert!(
+        extend_turns(n, &mut sequence, &mut followed),
+        "no balanced turn order for {n} runtimes"
+    );
+    sequence.chunks(n).map(<[usize]>::to_vec).collect()
+}
+
+/// Depth-first search for [`turn_orders`]: extends `sequence` by one turn at a time, never
+/// repeating a runtime within a round nor a pair (`followed[a][b]`: `b` has come right after
+/// `a`). Finds an answer at once for the handful of runtimes compared here.
+fn extend_turns(n: usize, sequence: &mut Vec<usize>, followed: &mut [Vec<bool>]) -> bool {
+    let len = sequence.len();
+    let last = sequence[len - 1];
+    if len == n * (n - 1) {
+        return last != sequence[0] && !followed[last][sequence[0]];
     }
-    order
+    for next in 0..n {
+        if next == last || followed[last][next] || sequence[len / n * n..].contains(&next) {
+            continue;
+        }
+        followed[last][next] = true;
+        sequence.push(next);
+        if extend_turns(n, sequence, followed) {
+            return true;
+        }
+        sequence.pop();
+        followed[last][next] = false;
+    }
+    false
 }
 
 /// The pause before each runtime's turn in a round.
@@ -1052,10 +1065,10 @@ fn main() {
             })
             .collect();
         // Round 0 is the warm-up; runtimes take turns within each round, in an order that
-        // changes from round to round so that whatever a turn leaves behind (caches, the
-        // allocator's state, threads still winding down) falls on each runtime alike.
+        // changes from round to round (see `turn_orders`).
+        let orders = turn_orders(entrants.len());
         for round in 0..=config.rounds {
-            for position in turn_order(entrants.len(), round) {
+            for &position in &orders[round % orders.len()] {
                 let (name, slot) = &mut contenders[entrants[position]];
                 let Some(contender) = slot else {
                     results
@@ -1509,36 +1522,32 @@ mod plot {
 
 #[cfg(test)]
 mod tests {
-    use super::turn_order;
+    use super::turn_orders;
 
     #[test]
-    fn every_runtime_follows_every_other_equally_often() {
+    fn every_runtime_follows_every_other_once_per_cycle() {
         for n in 1..=7 {
-            let rows = if n % 2 == 0 { n } else { 2 * n };
+            let orders = turn_orders(n);
             let mut follows = vec![vec![0; n]; n];
-            let mut positions = vec![vec![0; n]; n];
-            for round in 0..rows {
-                let order = turn_order(n, round);
+            for order in &orders {
                 let mut sorted = order.clone();
                 sorted.sort_unstable();
-                assert_eq!(
-                    sorted,
-                    (0..n).collect::<Vec<_>>(),
-                    "n={n} round {round}: {order:?}"
-                );
-                for (position, &runtime) in order.iter().enumerate() {
-                    positions[runtime][position] += 1;
-                }
-                for pair in order.windows(2) {
-                    follows[pair[1]][pair[0]] += 1;
+                assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "n={n}: {orders:?}");
+            }
+            let turns: Vec<usize> = orders.concat();
+            for (index, &runtime) in turns.iter().enumerate() {
+                let next = turns[(index + 1) % turns.len()];
+                if turns.len() > 1 {
+                    follows[next][runtime] += 1;
                 }
             }
-            let per_pair = rows / n;
             for a in 0..n {
-                assert!(positions[a].iter().all(|&count| count == rows / n), "n={n}");
                 for b in 0..n {
-                    let expected = if a == b { 0 } else { per_pair };
-                    assert_eq!(follows[a][b], expected, "n={n}: {a} after {b}");
+                    let expected = usize::from(a != b);
+                    assert_eq!(
+                        follows[a][b], expected,
+                        "n={n}: {a} after {b} in {orders:?}"
+                    );
                 }
             }
         }
