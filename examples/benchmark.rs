@@ -843,8 +843,8 @@ fn extra_workload(name: &str) -> Option<Workload> {
 }
 const PEERS: [&str; 3] = ["tokio", "async-executor", "futures"];
 
-fn start(name: &str, threads: usize) -> Arc<dyn Contender> {
-    match name {
+fn start(name: &str, threads: usize) -> Entrant {
+    let contender: Arc<dyn Contender> = match name {
         FIBER => Arc::new(Subject {
             runtime: Fiber::new(threads),
         }),
@@ -860,44 +860,85 @@ fn start(name: &str, threads: usize) -> Arc<dyn Contender> {
             runtime: FuturesPool::new(threads),
         }),
         _ => unreachable!("unknown runtime {name}"),
+    };
+    Entrant::new(name, contender)
+}
+
+/// What a round thread is asked to do: run one round and report its outcome.
+type Job = (Workload, Arc<Config>, mpsc::Sender<Outcome>);
+
+/// A contender and the thread that runs all its rounds, one after another.
+///
+/// Each runtime keeps one spawning thread for the whole benchmark, as a program keeps the
+/// threads that spawn its tasks. A fresh thread per round would take over the malloc arena
+/// that the previous round's thread left, with whatever another runtime's round left in it:
+/// with glibc, a timers round after futures' took 25 to 50 ms longer, for every runtime.
+struct Entrant {
+    /// Held here too, so that the runtime is dropped by the driver once the round thread
+    /// has stopped, not by the round thread on its way out.
+    _contender: Arc<dyn Contender>,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Entrant {
+    fn new(name: &str, contender: Arc<dyn Contender>) -> Entrant {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let runner = contender.clone();
+        let thread = thread::Builder::new()
+            .name(format!("round-{name}"))
+            .spawn(move || {
+                for (workload, config, report) in inbox {
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        runner.round(workload, &config)
+                    }));
+                    let _ = report.send(result.unwrap_or_else(|panic| {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|text| text.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "panicked".into());
+                        Outcome::Failed(message)
+                    }));
+                }
+            })
+            .expect("failed to start a round thread");
+        Entrant {
+            _contender: contender,
+            jobs: Some(jobs),
+            thread: Some(thread),
+        }
     }
 }
 
-/// Runs one round on a thread of its own, giving up on it after `limit`.
-fn watched_round(
-    contender: &Arc<dyn Contender>,
-    workload: Workload,
-    config: &Arc<Config>,
-) -> Outcome {
+impl Drop for Entrant {
+    /// Stops the round thread and waits for it, so that the runtime is dropped here, by its
+    /// last owner. (A stuck entrant is forgotten instead, never dropped.)
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs one round on the entrant's round thread, giving up on it after the watchdog's limit.
+fn watched_round(entrant: &Entrant, workload: Workload, config: &Arc<Config>) -> Outcome {
     let (report, outcome) = mpsc::channel();
-    let contender = contender.clone();
-    let round_config = config.clone();
-    let thread = thread::Builder::new()
-        .name("bench-round".into())
-        .spawn(move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                contender.round(workload, &round_config)
-            }));
-            let _ = report.send(result.unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|text| text.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panicked".into());
-                Outcome::Failed(message)
-            }));
-        })
-        .expect("failed to start a round thread");
+    let jobs = entrant
+        .jobs
+        .as_ref()
+        .expect("the round thread runs until dropped");
+    if jobs.send((workload, config.clone(), report)).is_err() {
+        return Outcome::Failed("the round thread is gone".into());
+    }
     // The idle window alone takes a second: never count that as stuck.
     let limit = match workload {
         Workload::IdleCpu => config.watchdog.max(IDLE_WINDOW * 5),
         _ => config.watchdog,
     };
     match outcome.recv_timeout(limit) {
-        Ok(outcome) => {
-            let _ = thread.join();
-            outcome
-        }
+        Ok(outcome) => outcome,
         // The round thread is left behind: it may never return.
         Err(_) => Outcome::Stuck,
     }
@@ -1037,7 +1078,7 @@ fn main() {
     let run_start = Instant::now();
     let mut names: Vec<&'static str> = vec![FIBER];
     names.extend(PEERS);
-    let mut contenders: Vec<(&'static str, Option<Arc<dyn Contender>>)> = names
+    let mut contenders: Vec<(&'static str, Option<Entrant>)> = names
         .iter()
         .map(|&name| (name, Some(start(name, config.threads))))
         .collect();
@@ -1199,7 +1240,7 @@ fn main() {
 
 fn print_workload(
     results: &Results,
-    contenders: &[(&'static str, Option<Arc<dyn Contender>>)],
+    contenders: &[(&'static str, Option<Entrant>)],
     workload: Workload,
     elapsed: Duration,
 ) {
