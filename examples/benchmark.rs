@@ -16,9 +16,11 @@
 //! combinator.
 //!
 //! Each workload runs one discarded warm-up round and then `--rounds` measured rounds, the
-//! runtimes taking turns within each round so that drift hits all of them alike. The report
-//! is the median per runtime and the ratio of fiber's median to the best peer's (for `timers`,
-//! of the time above the 20 ms floor). Every round runs under a watchdog: a runtime that does
+//! runtimes taking turns within each round so that drift hits all of them alike, in orders
+//! that give every runtime each other runtime as its predecessor equally often
+//! ([`turn_orders`]). Each runtime runs its rounds on one thread of its own ([`Entrant`]).
+//! The report is the median per runtime and the ratio of fiber's median to the best peer's
+//! (for `timers`, of the time above the 20 ms floor). Every round runs under a watchdog: a runtime that does
 //! not finish a round in time is reported as stuck and skipped from then on, instead of
 //! hanging the benchmark.
 //!
