@@ -20,9 +20,9 @@
 //! that give every runtime each other runtime as its predecessor equally often
 //! ([`turn_orders`]). Each runtime runs its rounds on one thread of its own ([`Entrant`]).
 //! The report is the median per runtime and the ratio of fiber's median to the best peer's
-//! (for `timers`, of the time above the 20 ms floor). Every round runs under a watchdog: a runtime that does
-//! not finish a round in time is reported as stuck and skipped from then on, instead of
-//! hanging the benchmark.
+//! (for `timers`, of the time above the 20 ms floor). Every round runs under a watchdog: a
+//! runtime that does not finish a round in time is reported as stuck and skipped from then
+//! on, instead of hanging the benchmark.
 //!
 //! `--csv FILE` writes every measured round as `runtime,workload,threads,round,ms`; for the
 //! `bytes_per_task` rows the last column holds bytes, not milliseconds. `--plot DIR` draws
