@@ -47,6 +47,7 @@ pub(crate) fn try_current() -> Option<Handle> {
 }
 
 /// Calls `f` with this thread's worker if it belongs to the runtime `shared`.
+#[inline]
 pub(crate) fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
     let worker = CONTEXT.with(|context| context.worker.get());
     // SAFETY: the pointer is set by the worker loop to a core that outlives the loop, and
@@ -57,6 +58,7 @@ pub(crate) fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCore>
 
 /// `yield_now` on this thread with `waker`: whether the worker running here will requeue
 /// the task being polled without a wake (see `WorkerCore::request_yield`).
+#[inline]
 pub(crate) fn request_yield(waker: &Waker) -> bool {
     let worker = CONTEXT.with(|context| context.worker.get());
     // SAFETY: as in `with_worker`.

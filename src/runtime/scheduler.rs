@@ -155,6 +155,7 @@ impl Schedule for Handle {
         })
     }
 
+    #[inline]
     unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool {
         // SAFETY: as in `yield_local`: the task, and `*this` in it, are alive until queued.
         let shared: &Shared = unsafe { &this.as_ref().shared };

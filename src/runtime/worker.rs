@@ -60,6 +60,7 @@ impl WorkerCore {
     /// `yield_now` was polled with `waker`: if that is the waker of the task this worker is
     /// polling, records that the task is to be requeued held when its poll returns, and
     /// returns true (the caller then returns `Pending` without waking anyone).
+    #[inline]
     pub(crate) fn request_yield(&self, waker: &Waker) -> bool {
         let is_current = self
             .current
@@ -73,6 +74,7 @@ impl WorkerCore {
 
     /// The poll of `task` returned `Pending`: queues it held, behind everything already
     /// queued here, if it asked for that during the poll.
+    #[inline]
     pub(crate) fn requeue_held(&self, task: NonNull<Header>) -> bool {
         if !self.yield_requested.replace(false) {
             return false;
@@ -171,11 +173,12 @@ impl Worker<'_> {
         self.core
             .metrics()
             .set_busy_since(&self.core.shared().epoch, self.busy_since);
+        let polls = &self.core.metrics().polls;
         while let Some(task) = self.next_task() {
             if self.searching {
                 self.stop_searching();
             }
-            metrics::add(&self.core.metrics().polls, 1);
+            metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
             task.run();

@@ -71,24 +71,31 @@ pub(crate) struct State {
 pub(crate) struct Snapshot(pub(crate) usize);
 
 impl Snapshot {
+    #[inline]
     pub(crate) fn is_notified(self) -> bool {
         self.0 & NOTIFIED != 0
     }
+    #[inline]
     pub(crate) fn is_running(self) -> bool {
         self.0 & RUNNING != 0
     }
+    #[inline]
     pub(crate) fn is_complete(self) -> bool {
         self.0 & COMPLETE != 0
     }
+    #[inline]
     pub(crate) fn is_cancelled(self) -> bool {
         self.0 & CANCELLED != 0
     }
+    #[inline]
     pub(crate) fn is_join_interested(self) -> bool {
         self.0 & JOIN_INTEREST != 0
     }
+    #[inline]
     pub(crate) fn is_join_waker_set(self) -> bool {
         self.0 & JOIN_WAKER != 0
     }
+    #[inline]
     pub(crate) fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT
     }
@@ -157,18 +164,21 @@ pub(crate) enum TransitionToCancelled {
 }
 
 impl State {
+    #[inline]
     pub(crate) fn new() -> State {
         State {
             value: AtomicUsize::new(INITIAL),
         }
     }
 
+    #[inline]
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.value.load(Ordering::Acquire))
     }
 
     /// Runs `f` on the current value until the compare-and-swap of its new value succeeds;
     /// `f` returns `None` to leave the word unchanged.
+    #[inline]
     fn update<T>(&self, mut f: impl FnMut(Snapshot) -> (Option<usize>, T)) -> T {
         let mut current = self.value.load(Ordering::Acquire);
         loop {
@@ -187,6 +197,7 @@ impl State {
     }
 
     /// A worker took a `Notified` out of a queue.
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.update(|s| {
             if s.is_complete() || s.is_running() {
@@ -206,6 +217,7 @@ impl State {
     /// reference is released by the same step: the owner list still holds one (shutdown only
     /// takes it once no worker runs), so the count cannot reach zero here. In the
     /// [`Requeue`](TransitionToIdle::Requeue) case it passes to the queued task.
+    #[inline]
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
@@ -225,6 +237,7 @@ impl State {
     /// A held `Notified` gives its `RUNNING` flag back without a poll, leaving the task
     /// queued (`NOTIFIED`) as if it had been woken: one step, so no wake in between can
     /// queue it a second time.
+    #[inline]
     pub(crate) fn release_held(&self) {
         self.update(|s| {
             debug_assert!(s.is_running() && !s.is_complete());
@@ -233,6 +246,7 @@ impl State {
     }
 
     /// The future finished or was dropped. Returns the state just before.
+    #[inline]
     pub(crate) fn transition_to_complete(&self) -> Snapshot {
         let previous = Snapshot(self.value.fetch_xor(RUNNING | COMPLETE, Ordering::AcqRel));
         debug_assert!(previous.is_running() && !previous.is_complete());
@@ -243,6 +257,7 @@ impl State {
     /// to do; on [`Submit`](TransitionToNotified::Submit) a new one is taken for the
     /// `Notified` and the waker's is released only after the task is queued (the task must
     /// outlive the scheduler call, whose `&self` lives inside it).
+    #[inline]
     pub(crate) fn transition_to_notified_by_val(&self) -> TransitionToNotified {
         self.update(|s| {
             if s.is_complete() || s.is_notified() || s.is_running() {
@@ -266,6 +281,7 @@ impl State {
     }
 
     /// `wake_by_ref`: a new reference is taken for the `Notified` when one is submitted.
+    #[inline]
     pub(crate) fn transition_to_notified_by_ref(&self) -> TransitionToNotified {
         self.update(|s| {
             if s.is_complete() || s.is_notified() {
@@ -284,6 +300,7 @@ impl State {
 
     /// `JoinHandle::abort`: cancel an idle task on the spot, otherwise leave a flag for
     /// whoever runs it next.
+    #[inline]
     pub(crate) fn transition_to_cancelled(&self) -> TransitionToCancelled {
         self.update(|s| {
             if s.is_complete() || s.is_cancelled() {
@@ -300,6 +317,7 @@ impl State {
     }
 
     /// Runtime shutdown: no worker is left, so a queued task is taken too.
+    #[inline]
     pub(crate) fn transition_to_shutdown(&self) -> TransitionToCancelled {
         self.update(|s| {
             if s.is_complete() || s.is_running() {
@@ -315,6 +333,7 @@ impl State {
 
     /// The `JoinHandle` is dropped before completion: clears `JOIN_INTEREST` and
     /// `JOIN_WAKER` together. Fails once the task is complete.
+    #[inline]
     pub(crate) fn unset_join_interested(&self) -> Result<Snapshot, Snapshot> {
         self.update(|s| {
             if s.is_complete() {
@@ -326,6 +345,7 @@ impl State {
     }
 
     /// Publishes the join waker that the handle just wrote. Fails once complete.
+    #[inline]
     pub(crate) fn set_join_waker(&self) -> Result<Snapshot, Snapshot> {
         self.update(|s| {
             debug_assert!(s.is_join_interested() && !s.is_join_waker_set());
@@ -338,6 +358,7 @@ impl State {
     }
 
     /// Takes the join waker field back so the handle may replace it. Fails once complete.
+    #[inline]
     pub(crate) fn unset_join_waker(&self) -> Result<Snapshot, Snapshot> {
         self.update(|s| {
             debug_assert!(s.is_join_interested() && s.is_join_waker_set());
@@ -349,12 +370,14 @@ impl State {
         })
     }
 
+    #[inline]
     pub(crate) fn ref_inc(&self) {
         let previous = Snapshot(self.value.fetch_add(REF_ONE, Ordering::Relaxed));
         assert_ref_count_fits(previous);
     }
 
     /// Releases `count` references; returns true if they were the last.
+    #[inline]
     pub(crate) fn ref_dec(&self, count: usize) -> bool {
         let previous = Snapshot(self.value.fetch_sub(count * REF_ONE, Ordering::AcqRel));
         debug_assert!(previous.ref_count() >= count);

@@ -38,6 +38,7 @@ pub(super) unsafe fn waker_ref(ptr: NonNull<Header>) -> WakerRef {
 /// Whether `waker` is the task `ptr`'s own waker (as handed to its future by a poll), not a
 /// waker of some combinator inside it. A `false` for the task's own waker is harmless: the
 /// callers then take the general path.
+#[inline]
 pub(crate) fn is_waker_of(waker: &Waker, ptr: NonNull<Header>) -> bool {
     // SAFETY: the waker made here is only compared, never woken, cloned or dropped, so the
     // task need not even be alive.
