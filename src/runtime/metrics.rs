@@ -55,6 +55,7 @@ impl WorkerMetrics {
 }
 
 /// Adds to a counter that only the calling worker writes.
+#[inline]
 pub(crate) fn add(counter: &AtomicU64, amount: u64) {
     counter.store(
         counter.load(Ordering::Relaxed).wrapping_add(amount),

@@ -126,6 +126,7 @@ impl Shared {
 }
 
 impl Schedule for Handle {
+    #[inline]
     fn schedule(&self, task: Notified) {
         context::with_worker(&self.shared, |worker| match worker {
             Some(worker) => worker.push_lifo(task),
@@ -133,6 +134,7 @@ impl Schedule for Handle {
         });
     }
 
+    #[inline]
     fn yield_now(&self, task: Notified) {
         context::with_worker(&self.shared, |worker| match worker {
             Some(worker) => worker.push_back(task),
@@ -140,6 +142,7 @@ impl Schedule for Handle {
         });
     }
 
+    #[inline]
     unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified> {
         // SAFETY: the task, and with it `*this`, is alive until it is queued below (the
         // caller's contract). The reference is to the runtime's `Shared`, a separate
@@ -164,6 +167,7 @@ impl Schedule for Handle {
         })
     }
 
+    #[inline]
     fn release(&self, task: NonNull<Header>) -> Option<Task> {
         self.shared.owned.remove(task)
     }

@@ -41,16 +41,19 @@ pub(crate) struct WorkerCore {
 }
 
 impl WorkerCore {
+    #[inline]
     pub(crate) fn shared(&self) -> &Shared {
         &self.handle.shared
     }
 
+    #[inline]
     fn metrics(&self) -> &WorkerMetrics {
         &self.shared().metrics[self.index].0
     }
 
     /// A task spawned or woken on this worker: it runs next, as the woken task is likely to
     /// use data the current one just touched.
+    #[inline]
     pub(crate) fn push_lifo(&self, task: Notified) {
         if let Some(previous) = self.lifo.replace(Some(task)) {
             self.push_back(previous);
@@ -103,6 +106,7 @@ impl WorkerCore {
         self.shared().notify_parked();
     }
 
+    #[inline]
     pub(crate) fn count_spawn(&self) {
         metrics::add(&self.metrics().spawned, 1);
     }
