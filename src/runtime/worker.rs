@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
@@ -16,9 +16,16 @@ use super::scheduler::{Message, Shared};
 use super::task::{self, Header, Notified};
 use super::time;
 
-/// Every this many ticks a worker looks at the injector before its own queue, so remote
-/// spawns are served even while local work never runs out.
-const INJECTOR_INTERVAL: u32 = 61;
+/// The most polls a worker runs from its own queues before it looks at the injector (and
+/// fires due timers), so remote spawns are served even while local work never runs out.
+const MAX_INJECTOR_INTERVAL: u32 = 61;
+/// The fewest polls between two such looks.
+const MIN_INJECTOR_INTERVAL: u32 = 2;
+/// About how long a worker busy with local work goes between two looks at the injector: the
+/// interval is retuned at each look from the polls' mean duration since the previous one, so
+/// that a worker running long polls (a task that yields between 10 µs computations, say)
+/// does not leave remote spawns waiting for 61 of them.
+const INJECTOR_LATENCY: Duration = Duration::from_micros(50);
 /// The most tasks a worker moves from the injector to its own queue at once.
 const MAX_INJECTOR_BATCH: usize = 128;
 /// How many tasks in a row may run from the LIFO slot before the local queue gets a turn;
@@ -26,6 +33,17 @@ const MAX_INJECTOR_BATCH: usize = 128;
 const MAX_LIFO_STREAK: u32 = 3;
 /// Rounds of stealing (with a short spin between) before a worker parks.
 const SEARCH_ROUNDS: u32 = 4;
+
+/// The polls to run before the next look at the injector, when the last `polls` took
+/// `elapsed`: as many as take about [`INJECTOR_LATENCY`] at their mean duration, within
+/// [`MIN_INJECTOR_INTERVAL`] and [`MAX_INJECTOR_INTERVAL`].
+fn injector_interval(elapsed: Duration, polls: u32) -> u32 {
+    let mean = elapsed.as_nanos() / u128::from(polls.max(1));
+    let interval = INJECTOR_LATENCY.as_nanos() / mean.max(1);
+    u32::try_from(interval)
+        .unwrap_or(u32::MAX)
+        .clamp(MIN_INJECTOR_INTERVAL, MAX_INJECTOR_INTERVAL)
+}
 
 /// The part of a worker that other code on its thread reaches through the context, to queue
 /// work locally.
@@ -119,7 +137,12 @@ impl WorkerCore {
 /// borrow of the core (`&mut Worker` owning it) would invalidate.
 struct Worker<'a> {
     core: &'a WorkerCore,
-    tick: u32,
+    /// Polls left before the next look at the injector.
+    until_injector: u32,
+    /// The polls between the last look at the injector and the next one.
+    injector_interval: u32,
+    /// When the worker last looked at the injector (or woke up).
+    last_injector: Instant,
     lifo_streak: u32,
     searching: bool,
     /// This worker took its `Shutdown` message off the channel; it must not take another
@@ -145,7 +168,9 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
     };
     let mut worker = Worker {
         core: &core,
-        tick: 0,
+        until_injector: MAX_INJECTOR_INTERVAL,
+        injector_interval: MAX_INJECTOR_INTERVAL,
+        last_injector: Instant::now(),
         lifo_streak: 0,
         searching: false,
         stopping: false,
@@ -197,9 +222,10 @@ impl Worker<'_> {
         if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
             return None;
         }
-        self.tick = self.tick.wrapping_add(1);
-        if self.tick % INJECTOR_INTERVAL == 0 {
+        self.until_injector -= 1;
+        if self.until_injector == 0 {
             let now = self.record_busy_time();
+            self.retune_injector_interval(now);
             // Timers woken here queue their tasks on this worker, in the slot and deque
             // that `next_local` looks at below.
             time::fire_due(|| now, &mut self.due_timers);
@@ -223,6 +249,15 @@ impl Worker<'_> {
             return None;
         }
         self.search_or_park()
+    }
+
+    /// Sets the polls until the next look at the injector so that, at the mean poll duration
+    /// since the last look, they take about [`INJECTOR_LATENCY`].
+    fn retune_injector_interval(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last_injector);
+        self.last_injector = now;
+        self.injector_interval = injector_interval(elapsed, self.injector_interval);
+        self.until_injector = self.injector_interval;
     }
 
     fn next_local(&mut self) -> Option<Notified> {
@@ -354,6 +389,8 @@ impl Worker<'_> {
             let message = shared.receiver.recv();
             shared.parked.fetch_sub(1, Ordering::SeqCst);
             self.busy_since = Instant::now();
+            // The time parked is not polling time.
+            self.last_injector = self.busy_since;
             self.core
                 .metrics()
                 .set_busy_since(&shared.epoch, self.busy_since);
@@ -376,5 +413,25 @@ impl Worker<'_> {
         metrics::add(&metrics.busy_nanos, nanos);
         metrics.set_busy_since(&self.core.shared().epoch, now);
         now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injector_interval_follows_the_mean_poll_duration() {
+        // Short polls: the most polls between looks.
+        assert_eq!(injector_interval(Duration::from_micros(2), 61), 61);
+        assert_eq!(injector_interval(Duration::ZERO, 61), 61);
+        // 10 µs polls: about 50 µs of them.
+        assert_eq!(injector_interval(Duration::from_micros(610), 61), 5);
+        assert_eq!(injector_interval(Duration::from_micros(50), 5), 5);
+        // 1 ms polls: the fewest.
+        assert_eq!(injector_interval(Duration::from_millis(5), 5), 2);
+        assert_eq!(injector_interval(Duration::from_secs(3600), 2), 2);
+        // A long park is not counted, but a zero count must not divide by zero either.
+        assert_eq!(injector_interval(Duration::from_micros(20), 0), 2);
     }
 }

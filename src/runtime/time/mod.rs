@@ -14,7 +14,8 @@
 //! Timers are kept in a few shards (twice as many as the machine has cores), each a wheel
 //! behind its own lock; every thread registers in the shard it was dealt on first use, so
 //! workers registering timers at once do not contend. fiber's own workers help fire them:
-//! every 61 polls, and before they look for work elsewhere, they fire the due timers of
+//! whenever they look at the injector (every 61 polls, or about every 50 µs when polls are
+//! long), and before they look for work elsewhere, they fire the due timers of
 //! their own shard (if no other thread is firing them at that moment). A task
 //! whose timer a worker fires is queued on that worker, with no hand-off from the driver
 //! thread through the runtime's channel, and busy workers keep timers on time even when the
