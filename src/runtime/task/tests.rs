@@ -771,4 +771,28 @@ mod whole_runtime {
         });
         assert_eq!(outputs, [0, 1, 2, 3]);
     }
+
+    /// An enter guard made inside a `block_on` and dropped after it returned (and after its
+    /// runtime was dropped) puts that runtime back in the thread's context: the pointer it
+    /// puts back must keep the runtime's shared state alive.
+    #[test]
+    fn an_enter_guard_that_outlives_block_on_keeps_the_runtime_alive() {
+        let first = crate::Builder::new().worker_threads(1).build().unwrap();
+        let second = crate::Builder::new().worker_threads(1).build().unwrap();
+        let guard = first.block_on(async {
+            assert!(crate::Handle::try_current().is_ok());
+            second.enter()
+        });
+        assert!(crate::Handle::try_current().is_err());
+        drop(first);
+        // Puts `first`, as it was when the guard was made, back in the context.
+        drop(guard);
+        let handle = crate::Handle::try_current().expect("the guard's runtime");
+        let task = handle.spawn(async {});
+        drop(handle);
+        // The guard also put back `block_on`'s "entered" mark, so wait with another executor.
+        assert!(futures::executor::block_on(task)
+            .unwrap_err()
+            .is_cancelled());
+    }
 }
