@@ -431,7 +431,8 @@ mod tests {
         // 1 ms polls: the fewest.
         assert_eq!(injector_interval(Duration::from_millis(5), 5), 2);
         assert_eq!(injector_interval(Duration::from_secs(3600), 2), 2);
-        // A long park is not counted, but a zero count must not divide by zero either.
+        // The worker never passes a zero count (the interval is at least 2), but it must
+        // not divide by zero.
         assert_eq!(injector_interval(Duration::from_micros(20), 0), 2);
     }
 }

@@ -777,22 +777,33 @@ mod whole_runtime {
     /// puts back must keep the runtime's shared state alive.
     #[test]
     fn an_enter_guard_that_outlives_block_on_keeps_the_runtime_alive() {
-        let first = crate::Builder::new().worker_threads(1).build().unwrap();
-        let second = crate::Builder::new().worker_threads(1).build().unwrap();
-        let guard = first.block_on(async {
-            assert!(crate::Handle::try_current().is_ok());
-            second.enter()
+        // On a thread of its own, with a watchdog: a context pointing at freed memory may
+        // hang rather than crash outside Miri.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let first = crate::Builder::new().worker_threads(1).build().unwrap();
+            let second = crate::Builder::new().worker_threads(1).build().unwrap();
+            let guard = first.block_on(async {
+                assert!(crate::Handle::try_current().is_ok());
+                second.enter()
+            });
+            assert!(crate::Handle::try_current().is_err());
+            drop(first);
+            // Puts `first`, as it was when the guard was made, back in the context.
+            drop(guard);
+            let handle = crate::Handle::try_current().expect("the guard's runtime");
+            let task = handle.spawn(async {});
+            drop(handle);
+            // The guard also put back `block_on`'s "entered" mark, so wait with another
+            // executor.
+            let cancelled = futures::executor::block_on(task)
+                .unwrap_err()
+                .is_cancelled();
+            done.send(cancelled).unwrap();
         });
-        assert!(crate::Handle::try_current().is_err());
-        drop(first);
-        // Puts `first`, as it was when the guard was made, back in the context.
-        drop(guard);
-        let handle = crate::Handle::try_current().expect("the guard's runtime");
-        let task = handle.spawn(async {});
-        drop(handle);
-        // The guard also put back `block_on`'s "entered" mark, so wait with another executor.
-        assert!(futures::executor::block_on(task)
-            .unwrap_err()
-            .is_cancelled());
+        let cancelled = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the test body finishes (a panic in it, or a hang, ends up here)");
+        assert!(cancelled);
     }
 }
