@@ -141,8 +141,6 @@ struct Worker<'a> {
     until_injector: u32,
     /// The polls between the last look at the injector and the next one.
     injector_interval: u32,
-    /// When the worker last looked at the injector (or woke up).
-    last_injector: Instant,
     lifo_streak: u32,
     searching: bool,
     /// This worker took its `Shutdown` message off the channel; it must not take another
@@ -170,7 +168,6 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         core: &core,
         until_injector: MAX_INJECTOR_INTERVAL,
         injector_interval: MAX_INJECTOR_INTERVAL,
-        last_injector: Instant::now(),
         lifo_streak: 0,
         searching: false,
         stopping: false,
@@ -224,8 +221,8 @@ impl Worker<'_> {
         }
         self.until_injector -= 1;
         if self.until_injector == 0 {
-            let now = self.record_busy_time();
-            self.retune_injector_interval(now);
+            let (now, busy) = self.record_busy_time();
+            self.retune_injector_interval(busy);
             // Timers woken here queue their tasks on this worker, in the slot and deque
             // that `next_local` looks at below.
             time::fire_due(|| now, &mut self.due_timers);
@@ -252,11 +249,11 @@ impl Worker<'_> {
     }
 
     /// Sets the polls until the next look at the injector so that, at the mean poll duration
-    /// since the last look, they take about [`INJECTOR_LATENCY`].
-    fn retune_injector_interval(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last_injector);
-        self.last_injector = now;
-        self.injector_interval = injector_interval(elapsed, self.injector_interval);
+    /// since the last look, they take about [`INJECTOR_LATENCY`]. `busy` is the time since
+    /// that look, or since the worker last woke up if it parked in between (the busy time
+    /// that `record_busy_time` measures): time parked is not polling time.
+    fn retune_injector_interval(&mut self, busy: Duration) {
+        self.injector_interval = injector_interval(busy, self.injector_interval);
         self.until_injector = self.injector_interval;
     }
 
@@ -389,8 +386,6 @@ impl Worker<'_> {
             let message = shared.receiver.recv();
             shared.parked.fetch_sub(1, Ordering::SeqCst);
             self.busy_since = Instant::now();
-            // The time parked is not polling time.
-            self.last_injector = self.busy_since;
             self.core
                 .metrics()
                 .set_busy_since(&shared.epoch, self.busy_since);
@@ -402,9 +397,9 @@ impl Worker<'_> {
         }
     }
 
-    /// Adds the time since the last call to this worker's busy time; returns the current
-    /// instant.
-    fn record_busy_time(&mut self) -> Instant {
+    /// Adds the time since the last call (or since the worker woke up) to this worker's busy
+    /// time; returns the current instant and that time.
+    fn record_busy_time(&mut self) -> (Instant, Duration) {
         let now = Instant::now();
         let busy = now.duration_since(self.busy_since);
         self.busy_since = now;
@@ -412,7 +407,7 @@ impl Worker<'_> {
         let metrics = self.core.metrics();
         metrics::add(&metrics.busy_nanos, nanos);
         metrics.set_busy_since(&self.core.shared().epoch, now);
-        now
+        (now, busy)
     }
 }
 
