@@ -67,9 +67,9 @@ pub mod prelude;
 mod runtime;
 #[cfg(test)]
 mod test_support;
+pub mod time;
 
 pub use combinators::{join_all, try_join_all};
-pub use runtime::time;
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
     Runtime, RuntimeMetrics, TryCurrentError, YieldNow,

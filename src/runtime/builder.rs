@@ -8,9 +8,10 @@ use crossbeam_deque::Worker as Deque;
 
 use super::handle::Handle;
 use super::runtime::Runtime;
+use super::scheduler::worker;
 use super::scheduler::{CachePadded, Shared};
 use super::task::list::OwnedTasks;
-use super::{worker, Hooks};
+use super::Hooks;
 use std::sync::Arc;
 
 /// Configures a [`Runtime`].

@@ -6,8 +6,8 @@ use std::ptr;
 use std::task::Waker;
 
 use super::handle::Handle;
+use super::scheduler::worker::WorkerCore;
 use super::scheduler::Shared;
-use super::worker::WorkerCore;
 use std::sync::Arc;
 
 struct Context {

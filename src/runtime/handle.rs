@@ -4,8 +4,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 
+use super::block_on;
 use super::context;
-use super::park;
 use super::scheduler::Shared;
 use super::task::{new_task, JoinHandle};
 use std::sync::Arc;
@@ -165,7 +165,7 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _context = context::enter_block_on(self);
-        park::block_on(future)
+        block_on::block_on(future)
     }
 }
 

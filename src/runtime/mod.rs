@@ -8,17 +8,15 @@
 //! - [`park`] drives `block_on` on the calling thread; [`context`] tells code which runtime
 //!   (and which worker) it runs on.
 
+mod block_on;
 mod builder;
 mod context;
 mod handle;
 mod metrics;
-mod park;
 #[allow(clippy::module_inception)]
 mod runtime;
 mod scheduler;
 pub(crate) mod task;
-pub mod time;
-mod worker;
 mod yield_now;
 
 use std::future::Future;

@@ -23,11 +23,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_deque::Stealer;
 
-use super::handle::Handle;
-use super::metrics::WorkerMetrics;
-use super::task::list::OwnedTasks;
-use super::task::{Header, Notified, Schedule, Task};
-use super::{context, Hooks};
+use crate::runtime::handle::Handle;
+use crate::runtime::metrics::WorkerMetrics;
+use crate::runtime::task::list::OwnedTasks;
+use crate::runtime::task::{Header, Notified, Schedule, Task};
+use crate::runtime::{context, Hooks};
+
+pub(crate) mod worker;
 
 /// What travels on the injector channel.
 pub(crate) enum Message {

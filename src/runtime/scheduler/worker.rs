@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use super::context;
-use super::handle::Handle;
-use super::metrics::{self, WorkerMetrics};
-use super::scheduler::{Message, Shared};
-use super::task::{self, Header, Notified};
-use super::time;
+use super::{Message, Shared};
+use crate::runtime::context;
+use crate::runtime::handle::Handle;
+use crate::runtime::metrics::{self, WorkerMetrics};
+use crate::runtime::task::{self, Header, Notified};
+use crate::time;
 
 /// The most polls a worker runs from its own queues before it looks at the injector (and
 /// fires due timers), so remote spawns are served even while local work never runs out.
