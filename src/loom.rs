@@ -1,4 +1,5 @@
-//! Routes the synchronisation primitives of the task machinery through one place, so that
+//! Routes the synchronisation primitives of the task machinery and the scheduler's idle
+//! protocol through one place, so that
 //! the same code runs on `std` normally and on [loom]'s model-checked types under
 //! `--cfg loom`.
 //!
@@ -9,7 +10,7 @@ pub(crate) mod sync {
     pub(crate) use std::sync::{Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicUsize, Ordering};
     }
 }
 
@@ -18,7 +19,7 @@ pub(crate) mod sync {
     pub(crate) use loom::sync::{Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{fence, AtomicUsize, Ordering};
     }
 }
 

@@ -2,17 +2,52 @@
 
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
-use crossbeam_deque::Worker as Deque;
-
+use super::context;
 use super::handle::Handle;
 use super::runtime::Runtime;
-use super::scheduler::worker;
-use super::scheduler::{CachePadded, Shared};
-use super::task::list::OwnedTasks;
-use super::Hooks;
-use std::sync::Arc;
+use super::scheduler::{worker, Scheduler};
+
+/// A thread start or stop hook.
+type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+#[derive(Clone, Default)]
+struct Hooks {
+    on_thread_start: Option<Hook>,
+    on_thread_stop: Option<Hook>,
+}
+
+impl Hooks {
+    /// Runs a hook, if set. A panicking hook must not take its worker down with it (a runtime
+    /// whose workers died would silently run nothing): the panic is reported by the panic
+    /// hook, as any panic is, and then caught.
+    fn run(hook: &Option<Hook>) {
+        if let Some(hook) = hook {
+            let _ = catch_unwind(AssertUnwindSafe(|| hook()));
+        }
+    }
+}
+
+impl Runtime {
+    /// Starts a runtime with one worker per available CPU (the [`Builder`]'s defaults).
+    ///
+    /// # Errors
+    ///
+    /// Returns the operating system's error if a worker thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { "ok" }), "ok");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+}
 
 /// Configures a [`Runtime`].
 ///
@@ -180,32 +215,28 @@ impl Builder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let deques: Vec<Deque<_>> = (0..workers).map(|_| Deque::new_fifo()).collect();
-        let (sender, receiver) = crossbeam_channel::unbounded();
-        let shared = Arc::new(Shared {
-            sender,
-            receiver,
-            stealers: deques.iter().map(Deque::stealer).collect(),
-            owned: OwnedTasks::new(workers * 4),
-            parked: CachePadded(AtomicUsize::new(0)),
-            searching: CachePadded(AtomicUsize::new(0)),
-            shutdown: AtomicBool::new(false),
-            workers_stopped: AtomicBool::new(false),
-            metrics: (0..workers).map(|_| CachePadded::default()).collect(),
-            remote_spawned: CachePadded(AtomicU64::new(0)),
-            hooks: self.hooks.clone(),
-            epoch: std::time::Instant::now(),
+        let (scheduler, deques) = Scheduler::new(workers);
+        // From here on, an early return drops `runtime`, which stops the workers started.
+        let runtime = Runtime::from_handle(Handle {
+            scheduler: scheduler.clone(),
         });
-        let mut runtime = Runtime::new_with(Handle { shared });
         for (index, deque) in deques.into_iter().enumerate() {
             let mut thread = std::thread::Builder::new().name(self.thread_name.clone());
             if let Some(bytes) = self.thread_stack_size {
                 thread = thread.stack_size(bytes);
             }
-            let handle = runtime.handle().clone();
-            // On error `runtime` is dropped, which stops the workers already started.
-            let thread = thread.spawn(move || worker::run(handle, index, deque))?;
-            runtime.add_thread(thread);
+            let worker_scheduler = scheduler.clone();
+            let hooks = self.hooks.clone();
+            let thread = thread.spawn(move || {
+                let scheduler = worker_scheduler;
+                // The hooks run inside the context, so they can reach the runtime
+                // (`Handle::current`).
+                let _context = context::enter_worker(&scheduler);
+                Hooks::run(&hooks.on_thread_start);
+                worker::run(&scheduler, index, deque);
+                Hooks::run(&hooks.on_thread_stop);
+            })?;
+            scheduler.add_worker_thread(thread);
         }
         Ok(runtime)
     }

@@ -1,22 +1,21 @@
-//! The thread-local runtime context: which runtime `spawn` and `Handle::current` find, which
-//! worker (if any) this thread is, and whether a `block_on` is already running here.
+//! The thread-local runtime context: which runtime `spawn` and `Handle::current` find, and
+//! whether a `block_on` (or a worker loop) is already running here.
+//!
+//! Which *worker* this thread is lives apart, in `scheduler::current`, scoped to the worker
+//! loop: the guards here may be dropped in any order (or forgotten) by user code, and what
+//! they put back is only a counted reference to a runtime, which cannot dangle.
 
 use std::cell::Cell;
 use std::ptr;
-use std::task::Waker;
-
-use super::handle::Handle;
-use super::scheduler::worker::WorkerCore;
-use super::scheduler::Shared;
 use std::sync::Arc;
 
+use super::scheduler::Scheduler;
+
 struct Context {
-    /// The runtime whose handle `Handle::current` returns; null outside any runtime. While
-    /// it is not null, the context owns one strong count of it (from `Arc::into_raw`), so it
-    /// stays valid even if a guard is forgotten or guards are dropped out of order.
-    handle: Cell<*const Shared>,
-    /// This thread's worker, while it runs the worker loop.
-    worker: Cell<*const WorkerCore>,
+    /// The runtime that `Handle::current` returns; null outside any runtime. While it is not
+    /// null, the context owns one strong count of it (from `Arc::into_raw`), so it stays
+    /// valid even if a guard is forgotten or guards are dropped out of order.
+    scheduler: Cell<*const Scheduler>,
     /// True on worker threads and inside `block_on`: blocking here would stall a runtime.
     entered: Cell<bool>,
 }
@@ -24,107 +23,151 @@ struct Context {
 thread_local! {
     static CONTEXT: Context = const {
         Context {
-            handle: Cell::new(ptr::null()),
-            worker: Cell::new(ptr::null()),
+            scheduler: Cell::new(ptr::null()),
             entered: Cell::new(false),
         }
     };
 }
 
-/// The handle of the runtime this thread is in, if any.
-pub(crate) fn try_current() -> Option<Handle> {
-    let shared = CONTEXT.with(|context| context.handle.get());
-    if shared.is_null() {
+/// The scheduler of the runtime this thread is in, if any.
+pub(crate) fn try_current() -> Option<Arc<Scheduler>> {
+    let scheduler = CONTEXT.with(|context| context.scheduler.get());
+    if scheduler.is_null() {
         return None;
     }
-    // SAFETY: the context owns a strong count of a non-null `handle`, so the `Shared` is
-    // alive and taking one more count for the returned handle is sound.
-    let shared = unsafe {
-        Arc::increment_strong_count(shared);
-        Arc::from_raw(shared)
-    };
-    Some(Handle { shared })
+    // SAFETY: the context owns a strong count of a non-null pointer, so the `Scheduler` is
+    // alive and taking one more count for the caller is sound.
+    Some(unsafe {
+        Arc::increment_strong_count(scheduler);
+        Arc::from_raw(scheduler)
+    })
 }
 
-/// Calls `f` with this thread's worker if it belongs to the runtime `shared`.
-#[inline]
-pub(crate) fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
-    let worker = CONTEXT.with(|context| context.worker.get());
-    // SAFETY: the pointer is set by the worker loop to a core that outlives the loop, and
-    // cleared before the core is dropped; only this thread reads it.
-    let worker = unsafe { worker.as_ref() }.filter(|worker| ptr::eq(worker.shared(), shared));
-    f(worker)
-}
-
-/// `yield_now` on this thread with `waker`: whether the worker running here will requeue
-/// the task being polled without a wake (see `WorkerCore::request_yield`).
-#[inline]
-pub(crate) fn request_yield(waker: &Waker) -> bool {
-    let worker = CONTEXT.with(|context| context.worker.get());
-    // SAFETY: as in `with_worker`.
-    unsafe { worker.as_ref() }.is_some_and(|worker| worker.request_yield(waker))
+/// Whether this thread is inside a runtime where blocking would stall it (a worker, or a
+/// `block_on`).
+pub(crate) fn is_entered() -> bool {
+    CONTEXT.with(|context| context.entered.get())
 }
 
 /// Restores the previous context when dropped.
 #[must_use]
 pub(crate) struct ContextGuard {
-    /// The handle to put back; the guard owns its strong count until then.
-    handle: *const Shared,
-    worker: *const WorkerCore,
+    /// The scheduler to put back; the guard owns its strong count until then.
+    scheduler: *const Scheduler,
     entered: bool,
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
         let current = CONTEXT.with(|context| {
-            context.worker.set(self.worker);
             context.entered.set(self.entered);
-            context.handle.replace(self.handle)
+            context.scheduler.replace(self.scheduler)
         });
         release(current);
     }
 }
 
 /// Gives up the strong count a context or guard owned.
-fn release(handle: *const Shared) {
-    if !handle.is_null() {
-        // SAFETY: every non-null handle pointer in the context or a guard came from
+fn release(scheduler: *const Scheduler) {
+    if !scheduler.is_null() {
+        // SAFETY: every non-null scheduler pointer in the context or a guard came from
         // `Arc::into_raw` and owns one strong count, which is released exactly once: here,
         // when it leaves the context.
-        unsafe { Arc::decrement_strong_count(handle) };
+        unsafe { Arc::decrement_strong_count(scheduler) };
     }
 }
 
 /// Installs a new context; the guard puts the old one back.
-fn replace(handle: &Handle, worker: *const WorkerCore, entered: bool) -> ContextGuard {
-    let owned = Arc::into_raw(handle.shared.clone());
+fn replace(scheduler: &Arc<Scheduler>, entered: bool) -> ContextGuard {
+    let owned = Arc::into_raw(scheduler.clone());
     CONTEXT.with(|context| ContextGuard {
-        handle: context.handle.replace(owned),
-        worker: context.worker.replace(worker),
+        scheduler: context.scheduler.replace(owned),
         entered: context.entered.replace(entered),
     })
 }
 
-/// Makes `handle` the current runtime (for `spawn`, `Handle::current`) until the guard drops.
-pub(crate) fn enter_handle(handle: &Handle) -> ContextGuard {
-    let (worker, entered) = CONTEXT.with(|context| (context.worker.get(), context.entered.get()));
-    replace(handle, worker, entered)
+/// Makes `scheduler`'s runtime the current one (for `spawn`, `Handle::current`) until the
+/// guard drops.
+pub(crate) fn enter(scheduler: &Arc<Scheduler>) -> ContextGuard {
+    replace(scheduler, is_entered())
 }
 
-/// Enters `handle` for a `block_on`, panicking if this thread is already inside a runtime.
+/// Enters a runtime for a `block_on`, panicking if this thread is already inside one.
 #[track_caller]
-pub(crate) fn enter_block_on(handle: &Handle) -> ContextGuard {
-    if CONTEXT.with(|context| context.entered.get()) {
+pub(crate) fn enter_block_on(scheduler: &Arc<Scheduler>) -> ContextGuard {
+    if is_entered() {
         panic!(
             "cannot call `block_on` from inside a fiber runtime (a worker thread or another \
              `block_on`): it would block the thread that drives other tasks. `.await` the \
              future instead, or `spawn` it and await the `JoinHandle`."
         );
     }
-    replace(handle, ptr::null(), true)
+    replace(scheduler, true)
 }
 
-/// Marks this thread as worker `core` of the runtime `handle` until the guard drops.
-pub(crate) fn enter_worker(handle: &Handle, core: &WorkerCore) -> ContextGuard {
-    replace(handle, core, true)
+/// Enters a runtime on one of its worker threads, for the whole life of the thread.
+pub(crate) fn enter_worker(scheduler: &Arc<Scheduler>) -> ContextGuard {
+    replace(scheduler, true)
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc, OnceLock};
+
+    use crate::{Builder, EnterGuard, Runtime};
+
+    static OTHER_RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+    /// Spawns onto the current runtime when the thread's locals are destroyed.
+    struct SpawnOnExit(Arc<AtomicBool>);
+
+    impl Drop for SpawnOnExit {
+        fn drop(&mut self) {
+            let dropped = SetOnDrop(self.0.clone());
+            drop(crate::spawn(async move {
+                let _dropped = dropped;
+            }));
+        }
+    }
+
+    struct SetOnDrop(Arc<AtomicBool>);
+
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    thread_local! {
+        static SPAWN_ON_EXIT: RefCell<Option<SpawnOnExit>> = const { RefCell::new(None) };
+        static KEPT_GUARD: RefCell<Option<EnterGuard<'static>>> = const { RefCell::new(None) };
+    }
+
+    /// A guard of another runtime (kept in a `static`) stored in a worker's thread-local puts
+    /// its saved context back while the thread's locals are destroyed, after the worker loop
+    /// ended; a later destructor then spawns. The worker itself must not be reachable any
+    /// more (it used to be restored by the guard, pointing at a dropped core): the spawn goes
+    /// through the injector and the shutdown cancels it. Also run under Miri.
+    #[test]
+    fn whole_runtime_context_restored_during_thread_exit_never_points_at_a_dead_worker() {
+        let other = OTHER_RUNTIME.get_or_init(|| Builder::new().worker_threads(1).build().unwrap());
+        let rt = Builder::new().worker_threads(1).build().unwrap();
+        let spawned_future_dropped = Arc::new(AtomicBool::new(false));
+        let flag = spawned_future_dropped.clone();
+        let (done, stored) = mpsc::channel();
+        drop(rt.spawn(async move {
+            // Registered first, so destroyed last (thread-local destructors run in reverse).
+            SPAWN_ON_EXIT.with(|slot| *slot.borrow_mut() = Some(SpawnOnExit(flag)));
+            KEPT_GUARD.with(|slot| *slot.borrow_mut() = Some(other.enter()));
+            done.send(()).unwrap();
+        }));
+        stored.recv().unwrap();
+        drop(rt);
+        assert!(
+            spawned_future_dropped.load(Ordering::SeqCst),
+            "the task spawned during thread exit was neither run nor cancelled"
+        );
+    }
 }

@@ -2,13 +2,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use super::block_on;
 use super::context;
-use super::scheduler::Shared;
-use super::task::{new_task, JoinHandle};
-use std::sync::Arc;
+use super::metrics::RuntimeMetrics;
+use super::scheduler::Scheduler;
+use super::task::JoinHandle;
 
 /// A handle to a runtime: spawn onto it or block on it from any thread.
 ///
@@ -28,7 +28,7 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone)]
 pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) scheduler: Arc<Scheduler>,
 }
 
 /// The error of [`Handle::try_current`]: this thread is not inside a fiber runtime.
@@ -90,7 +90,9 @@ impl Handle {
     /// rt.block_on(async { assert!(fiber::Handle::try_current().is_ok()) });
     /// ```
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::try_current().ok_or(TryCurrentError { _private: () })
+        context::try_current()
+            .map(|scheduler| Handle { scheduler })
+            .ok_or(TryCurrentError { _private: () })
     }
 
     /// Spawns a task onto the runtime and returns a handle to await its output.
@@ -114,35 +116,27 @@ impl Handle {
     }
 
     /// `spawn`, with this handle becoming the task's reference to its runtime.
+    #[inline]
     pub(crate) fn spawn_owned<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared: *const Shared = Arc::as_ptr(&self.shared);
-        let (task, notified, join) = new_task(future, self);
-        // SAFETY: `self` now lives inside the task, and `join` (ours until we return it)
-        // keeps the task alive, so the runtime's shared state outlives this function. This
-        // saves cloning the `Arc` on every spawn.
-        let shared = unsafe { &*shared };
-        match shared.owned.bind(task) {
-            Ok(()) => context::with_worker(shared, |worker| match worker {
-                Some(worker) => {
-                    worker.count_spawn();
-                    worker.push_lifo(notified);
-                }
-                None => {
-                    shared.remote_spawned.fetch_add(1, Ordering::Relaxed);
-                    shared.push_remote(notified);
-                }
-            }),
-            Err(task) => {
-                // The runtime is shut down: cancel right here.
-                drop(notified);
-                task.shutdown();
-            }
-        }
-        join
+        Scheduler::spawn(self.scheduler, future)
+    }
+
+    /// A live view of the runtime's counters (the same as
+    /// [`Runtime::metrics`](crate::Runtime::metrics)), reachable from inside the runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().worker_threads(2).build().unwrap();
+    /// let workers = rt.block_on(async { fiber::Handle::current().metrics().num_workers() });
+    /// assert_eq!(workers, 2);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.scheduler.clone())
     }
 
     /// Runs `future` to completion on the calling thread, inside this runtime's context (so
@@ -164,7 +158,7 @@ impl Handle {
     /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _context = context::enter_block_on(self);
+        let _context = context::enter_block_on(&self.scheduler);
         block_on::block_on(future)
     }
 }
@@ -172,8 +166,8 @@ impl Handle {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("workers", &self.shared.num_workers())
-            .field("shutdown", &self.shared.shutdown.load(Ordering::Relaxed))
+            .field("workers", &self.scheduler.num_workers())
+            .field("shutdown", &self.scheduler.is_shutdown())
             .finish()
     }
 }

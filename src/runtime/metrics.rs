@@ -1,67 +1,11 @@
 //! [`RuntimeMetrics`]: a live view of what the workers are doing.
-//!
-//! Every counter is written by one worker only (a relaxed load and store, no locked
-//! instruction), so keeping them always on costs next to nothing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::handle::Handle;
-
-/// One worker's counters.
-#[derive(Debug, Default)]
-pub(crate) struct WorkerMetrics {
-    pub(crate) polls: AtomicU64,
-    pub(crate) parks: AtomicU64,
-    pub(crate) busy_nanos: AtomicU64,
-    /// When the current busy stretch began, in nanoseconds since the runtime's epoch plus
-    /// one; zero while the worker is parked. Lets a reader add the stretch that `busy_nanos`
-    /// does not hold yet, so the view stays live without a clock read per poll.
-    pub(crate) busy_since: AtomicU64,
-    pub(crate) spawned: AtomicU64,
-}
-
-impl WorkerMetrics {
-    pub(crate) fn set_busy_since(&self, epoch: &Instant, since: Instant) {
-        let nanos = u64::try_from(since.duration_since(*epoch).as_nanos()).unwrap_or(u64::MAX);
-        self.busy_since
-            .store(nanos.saturating_add(1), Ordering::Release);
-    }
-
-    pub(crate) fn set_parked(&self) {
-        self.busy_since.store(0, Ordering::Release);
-    }
-
-    /// Busy time so far, including the stretch in progress.
-    fn busy(&self, epoch: &Instant) -> Duration {
-        loop {
-            let since = self.busy_since.load(Ordering::Acquire);
-            let recorded = self.busy_nanos.load(Ordering::Acquire);
-            // The worker records and restarts its stretch together; read again if it did so
-            // between our two loads.
-            if self.busy_since.load(Ordering::Acquire) != since {
-                continue;
-            }
-            let running = match since {
-                0 => 0,
-                since => {
-                    let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    now.saturating_sub(since - 1)
-                }
-            };
-            return Duration::from_nanos(recorded.saturating_add(running));
-        }
-    }
-}
-
-/// Adds to a counter that only the calling worker writes.
-#[inline]
-pub(crate) fn add(counter: &AtomicU64, amount: u64) {
-    counter.store(
-        counter.load(Ordering::Relaxed).wrapping_add(amount),
-        Ordering::Relaxed,
-    );
-}
+use super::scheduler::metrics::WorkerMetrics;
+use super::scheduler::Scheduler;
 
 /// A live view of a runtime's counters, from [`Runtime::metrics`](crate::Runtime::metrics).
 ///
@@ -79,24 +23,23 @@ pub(crate) fn add(counter: &AtomicU64, amount: u64) {
 /// let polls: u64 = (0..2).map(|worker| metrics.worker_poll_count(worker)).sum();
 /// assert!(polls >= 1);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RuntimeMetrics {
-    handle: Handle,
+    scheduler: Arc<Scheduler>,
 }
 
 impl RuntimeMetrics {
-    pub(crate) fn new(handle: Handle) -> RuntimeMetrics {
-        RuntimeMetrics { handle }
+    pub(crate) fn new(scheduler: Arc<Scheduler>) -> RuntimeMetrics {
+        RuntimeMetrics { scheduler }
     }
 
     fn worker(&self, worker: usize) -> &WorkerMetrics {
-        let workers = &self.handle.shared.metrics;
+        let workers = self.scheduler.num_workers();
         assert!(
-            worker < workers.len(),
-            "worker index {worker} out of range: the runtime has {} workers",
-            workers.len()
+            worker < workers,
+            "worker index {worker} out of range: the runtime has {workers} workers"
         );
-        &workers[worker].0
+        self.scheduler.worker_metrics(worker)
     }
 
     /// The number of worker threads.
@@ -108,7 +51,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().num_workers(), 3);
     /// ```
     pub fn num_workers(&self) -> usize {
-        self.handle.shared.num_workers()
+        self.scheduler.num_workers()
     }
 
     /// The number of tasks spawned and not yet finished.
@@ -124,7 +67,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().num_alive_tasks(), 0);
     /// ```
     pub fn num_alive_tasks(&self) -> usize {
-        self.handle.shared.owned.len()
+        self.scheduler.num_alive_tasks()
     }
 
     /// The number of tasks spawned since the runtime started.
@@ -139,13 +82,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().spawned_tasks_count(), 3);
     /// ```
     pub fn spawned_tasks_count(&self) -> u64 {
-        let shared = &self.handle.shared;
-        let local: u64 = shared
-            .metrics
-            .iter()
-            .map(|worker| worker.0.spawned.load(Ordering::Relaxed))
-            .sum();
-        local + shared.remote_spawned.load(Ordering::Relaxed)
+        self.scheduler.spawned_tasks_count()
     }
 
     /// How many times `worker` has polled a task (cancellations included).
@@ -200,6 +137,15 @@ impl RuntimeMetrics {
     /// assert!(rt.metrics().worker_busy_duration(0) >= std::time::Duration::from_millis(20));
     /// ```
     pub fn worker_busy_duration(&self, worker: usize) -> Duration {
-        self.worker(worker).busy(&self.handle.shared.epoch)
+        self.worker(worker).busy(&self.scheduler.epoch())
+    }
+}
+
+impl std::fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("workers", &self.num_workers())
+            .field("alive_tasks", &self.num_alive_tasks())
+            .finish_non_exhaustive()
     }
 }

@@ -1,12 +1,14 @@
 //! The runtime: worker threads, tasks, the thread-local context, and time.
 //!
-//! - [`builder`] and [`runtime`] start and stop the workers; [`handle`] reaches them from
-//!   anywhere.
-//! - [`scheduler`] is where woken tasks go (the queues and the parking protocol);
-//!   [`worker`] is the loop each worker thread runs.
+//! Imports run one way: `builder` -> `runtime` -> `handle` -> `scheduler` -> `task`.
+//!
+//! - [`builder`] starts a [`Runtime`]'s worker threads; [`runtime`] owns them and shuts them
+//!   down on drop; [`handle`] reaches the runtime from anywhere.
+//! - [`scheduler`] is the multi-thread scheduler: the queues, the worker loop, parking, and
+//!   the shutdown protocol.
 //! - [`task`] is the task allocation and its state machine.
-//! - [`park`] drives `block_on` on the calling thread; [`context`] tells code which runtime
-//!   (and which worker) it runs on.
+//! - [`block_on`] drives a future on the calling thread; [`context`] tells code which runtime
+//!   it runs in.
 
 mod block_on;
 mod builder;
@@ -20,7 +22,7 @@ pub(crate) mod task;
 mod yield_now;
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 pub use builder::Builder;
 pub use handle::{Handle, TryCurrentError};
@@ -28,15 +30,6 @@ pub use metrics::RuntimeMetrics;
 pub use runtime::{EnterGuard, Runtime};
 pub use task::{AbortHandle, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
-
-/// A thread start or stop hook.
-pub(crate) type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
-
-#[derive(Clone, Default)]
-pub(crate) struct Hooks {
-    pub(crate) on_thread_start: Option<Hook>,
-    pub(crate) on_thread_stop: Option<Hook>,
-}
 
 /// Spawns a task onto the current runtime: the one whose worker this is, or whose
 /// `block_on` (or [`Runtime::enter`]) this thread is inside.
@@ -60,7 +53,7 @@ where
     F::Output: Send + 'static,
 {
     match context::try_current() {
-        Some(handle) => handle.spawn_owned(future),
+        Some(scheduler) => scheduler::Scheduler::spawn(scheduler, future),
         None => panic!(
             "`fiber::spawn` called outside a fiber runtime: call it from a task or inside \
              `block_on`, or spawn through a `Handle` (`Runtime::handle`)"

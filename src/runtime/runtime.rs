@@ -2,14 +2,10 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::Ordering;
-use std::thread::JoinHandle as ThreadHandle;
 
-use super::builder::Builder;
 use super::context;
 use super::handle::Handle;
 use super::metrics::RuntimeMetrics;
-use super::scheduler::Message;
 use super::task::JoinHandle;
 
 /// A multi-threaded runtime: a pool of worker threads that run spawned tasks.
@@ -31,7 +27,6 @@ use super::task::JoinHandle;
 /// ```
 pub struct Runtime {
     handle: Handle,
-    threads: Vec<ThreadHandle<()>>,
 }
 
 /// The guard of [`Runtime::enter`]: while it lives, this thread is in the runtime's context.
@@ -54,32 +49,9 @@ impl fmt::Debug for context::ContextGuard {
 }
 
 impl Runtime {
-    /// Starts a runtime with one worker per available CPU.
-    ///
-    /// # Errors
-    ///
-    /// Returns the operating system's error if a worker thread cannot be started.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let rt = fiber::Runtime::new()?;
-    /// assert_eq!(rt.block_on(async { "ok" }), "ok");
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn new() -> std::io::Result<Runtime> {
-        Builder::new().build()
-    }
-
-    pub(crate) fn new_with(handle: Handle) -> Runtime {
-        Runtime {
-            handle,
-            threads: Vec::new(),
-        }
-    }
-
-    pub(crate) fn add_thread(&mut self, thread: ThreadHandle<()>) {
-        self.threads.push(thread);
+    /// A runtime whose workers `handle` reaches (started by the `Builder`).
+    pub(crate) fn from_handle(handle: Handle) -> Runtime {
+        Runtime { handle }
     }
 
     /// Runs `future` to completion on the calling thread, inside this runtime's context.
@@ -149,7 +121,7 @@ impl Runtime {
     /// ```
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
-            _context: context::enter_handle(&self.handle),
+            _context: context::enter(&self.handle.scheduler),
             _handle: &self.handle,
         }
     }
@@ -163,53 +135,38 @@ impl Runtime {
     /// assert_eq!(rt.metrics().num_workers(), 2);
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics::new(self.handle.clone())
+        self.handle.metrics()
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let shared = &self.handle.shared;
-        if context::with_worker(shared, |worker| worker.is_some()) {
-            // Waiting for our own thread to stop would never end, and cancelling the task
-            // that is running this drop would pull its future out from under it.
+        let scheduler = &self.handle.scheduler;
+        if scheduler.is_current_worker() {
+            // Waiting here for this very thread to stop would never end. Start the shutdown
+            // anyway: the other workers stop, and the last worker to stop cancels the
+            // remaining tasks once this task's poll has returned.
+            scheduler.close();
             if std::thread::panicking() {
                 return;
             }
             panic!(
-                "a fiber runtime was dropped by one of its own tasks: drop it from outside                  the runtime (for example after `block_on` returns)"
+                "a fiber runtime was dropped by one of its own tasks: it has been shut down \
+                 (its other tasks are cancelled), but drop a runtime from outside it, for \
+                 example after `block_on` returns"
             );
         }
-        shared.shutdown.store(true, Ordering::SeqCst);
-        for _ in 0..self.threads.len() {
-            let _ = shared.sender.send(Message::Shutdown);
-        }
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-
-        shared.workers_stopped.store(true, Ordering::SeqCst);
-
-        // No worker runs any more: cancel every unfinished task here. Their destructors may
-        // spawn or look for the current runtime, so they run inside its context (spawns now
-        // get cancelled at once).
-        let _context = context::enter_handle(&self.handle);
-        for task in shared.owned.close_and_take_all() {
-            task.shutdown();
-        }
-        shared.drain_injector();
-        for stealer in shared.stealers.iter() {
-            while let Some(task) = stealer.steal().success() {
-                drop(task);
-            }
-        }
+        // Cancelled tasks' destructors may spawn or look up the current runtime: they run
+        // inside its context (spawns now get cancelled at once).
+        let _context = context::enter(scheduler);
+        scheduler.close();
     }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("workers", &self.threads.len())
+            .field("workers", &self.handle.scheduler.num_workers())
             .finish_non_exhaustive()
     }
 }

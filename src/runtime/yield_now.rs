@@ -4,8 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::context;
-
 /// Yields once to the executor: the first poll returns `Pending` and arranges for the task to
 /// be polled again, the second returns `Ready`.
 ///
@@ -50,7 +48,7 @@ impl Future for YieldNow {
         // task behind the others when the poll returns, without the wake's atomics;
         // anywhere else (another executor, or inside a combinator that hands its futures
         // wakers of its own), waking is what makes the caller poll again.
-        if !context::request_yield(cx.waker()) {
+        if !crate::runtime::scheduler::current::request_yield(cx.waker()) {
             cx.waker().wake_by_ref();
         }
         Poll::Pending

@@ -1,35 +1,74 @@
-//! The state that all workers of one runtime share, and where a woken task goes.
+//! The multi-thread scheduler: where tasks wait to run, the worker loop that runs them, and
+//! the shutdown that stops it all.
 //!
 //! ```text
 //!   remote spawn / wake ──► crossbeam channel (the injector) ──► any worker
 //!                                                                   │
-//!   spawn / wake on a worker ──► its LIFO slot ──► its local deque ◄─┘
+//!   spawn / wake on a worker ──► its next-task slot ──► its local deque ◄─┘
 //!                                                     │  ▲
 //!                                  other idle workers ┘  └ yield (back of the deque)
 //!                                  steal half
 //! ```
 //!
-//! Work created on a worker stays on that worker: the next task slot (`lifo`) makes a
-//! spawn-then-await or wake-then-yield hand over without touching shared memory, and the local
-//! deque takes the rest. Other workers steal from the deque when they run dry. The channel
-//! carries work from threads outside the runtime, and it is also where idle workers park: a
-//! blocking `recv` spins briefly and then sleeps on a futex, so an idle runtime uses no CPU.
-//! To wake a parked worker for local work, a worker sends it an `Unpark` message, but only
-//! when no other worker is already searching for work, so a burst of spawns costs one wake.
+//! Work created on a worker stays on that worker: the next-task slot makes a spawn-then-await
+//! or wake-then-yield hand over without touching shared memory, and the local deque takes the
+//! rest. Other workers steal from the deque when they run dry. The channel carries work from
+//! threads outside the runtime, and it is also where idle workers park: a blocking `recv`
+//! spins briefly and then sleeps on a futex, so an idle runtime uses no CPU. Waking a parked
+//! worker for local work follows the protocol in [`idle`].
+//!
+//! The parts: [`Scheduler`] (this file) is the state all workers share, reached by the
+//! runtime's `Handle` and by every task (it is the tasks' `Schedule`); [`worker`] is the loop
+//! of one worker thread; [`current`] tells code on a worker thread which worker it is;
+//! [`idle`] counts parked and searching workers; [`metrics`] holds the per-worker counters.
+//! Nothing here knows about the runtime above it: the runtime starts the threads, enters its
+//! context on them and calls [`worker::run`].
+//!
+//! # Shutdown
+//!
+//! [`Scheduler::close`] is the one place that stops a scheduler, in this order:
+//!
+//! 1. **Stop accepting.** `shutdown` is set. Workers check it before each task, so none
+//!    starts another poll after finishing the current one.
+//! 2. **Wake every worker.** One `Shutdown` message per worker goes on the channel; a parked
+//!    worker wakes, a busy one reads the flag. Each worker takes at most one such message.
+//! 3. **Wait for the workers.** The caller joins every worker thread. On the way out, a
+//!    worker drops its queues' references (a held task gives its `RUNNING` back first, so it
+//!    can be cancelled below). If `close` was called by a task of this very runtime (a
+//!    runtime dropped from inside), it cannot wait for its own thread: it returns after step
+//!    2, and the last worker to stop performs steps 4 to 6 instead.
+//! 4. **Cancel every task.** The owner list is closed (a spawn from now on is cancelled on
+//!    the spot) and every task still in it is cancelled: its future is dropped here, inside
+//!    the runtime's context (destructors may spawn or look up the runtime). A task whose
+//!    future another thread is dropping at that moment (an `abort` from outside), or that a
+//!    blocking thread is running, is waited for, so every future is gone when `close`
+//!    returns.
+//! 5. **Reclaim stray queue entries.** Whatever is left in the channel and in the deques is
+//!    only references now; they are dropped. A remote push racing with this (a wake from
+//!    another thread) checks `workers_stopped` after its send and reclaims its own entry;
+//!    sequentially consistent fences on both sides make sure that one of the two sees the
+//!    entry (see [`Scheduler::push_remote`]).
 
+pub(crate) mod current;
+pub(crate) mod idle;
+pub(crate) mod metrics;
+pub(crate) mod worker;
+
+use std::future::Future;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle as ThreadHandle;
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
-use crossbeam_deque::Stealer;
+use crossbeam_deque::{Stealer, Worker as Deque};
+use crossbeam_utils::CachePadded;
 
-use crate::runtime::handle::Handle;
-use crate::runtime::metrics::WorkerMetrics;
+use self::idle::Idle;
+use self::metrics::WorkerMetrics;
 use crate::runtime::task::list::OwnedTasks;
-use crate::runtime::task::{Header, Notified, Schedule, Task};
-use crate::runtime::{context, Hooks};
-
-pub(crate) mod worker;
+use crate::runtime::task::{new_task, Header, JoinHandle, Notified, Schedule, Task};
 
 /// What travels on the injector channel.
 pub(crate) enum Message {
@@ -42,64 +81,127 @@ pub(crate) enum Message {
     Shutdown,
 }
 
-/// Pads a value to its own cache lines so per-worker counters do not share a line.
-#[repr(align(128))]
-#[derive(Debug, Default)]
-pub(crate) struct CachePadded<T>(pub(crate) T);
-
-impl<T> std::ops::Deref for CachePadded<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// Shared by the runtime, its handles, its workers and its tasks.
-pub(crate) struct Shared {
-    pub(crate) sender: Sender<Message>,
-    pub(crate) receiver: Receiver<Message>,
-    pub(crate) stealers: Box<[Stealer<Notified>]>,
-    pub(crate) owned: OwnedTasks,
-    /// Workers blocked (or about to block) on the channel. This and `searching` change when
-    /// workers park and search, so each has a line of its own, away from the fields every
-    /// worker reads for every task.
-    pub(crate) parked: CachePadded<AtomicUsize>,
-    /// Workers looking for work (stealing), plus those woken to do so.
-    pub(crate) searching: CachePadded<AtomicUsize>,
-    pub(crate) shutdown: AtomicBool,
+/// The state shared by a runtime's handles, its workers and its tasks.
+pub(crate) struct Scheduler {
+    sender: Sender<Message>,
+    receiver: Receiver<Message>,
+    stealers: Box<[Stealer<Notified>]>,
+    owned: OwnedTasks,
+    idle: Idle,
+    shutdown: AtomicBool,
+    /// `close` has been called (it runs once).
+    closing: AtomicBool,
     /// Set once every worker has stopped: from then on nobody takes tasks off the channel,
     /// so whoever puts one there must take it back off.
-    pub(crate) workers_stopped: AtomicBool,
-    pub(crate) metrics: Box<[CachePadded<WorkerMetrics>]>,
+    workers_stopped: AtomicBool,
+    /// Workers whose loop has not ended yet.
+    workers_running: AtomicUsize,
+    /// `close` was called from one of this runtime's own workers and could not wait: the
+    /// last worker to stop finishes the shutdown.
+    close_left_to_workers: AtomicBool,
+    threads: Mutex<Vec<ThreadHandle<()>>>,
+    metrics: Box<[CachePadded<WorkerMetrics>]>,
     /// Tasks spawned from outside the workers. On a line of its own: a thread spawning
     /// remotely writes it on every spawn, and the workers read the fields around it on every
     /// task they run.
-    pub(crate) remote_spawned: CachePadded<AtomicU64>,
-    pub(crate) hooks: Hooks,
+    remote_spawned: CachePadded<AtomicU64>,
     /// The origin of the timestamps in the metrics.
-    pub(crate) epoch: std::time::Instant,
+    epoch: Instant,
 }
 
-impl Shared {
+impl Scheduler {
+    /// A scheduler for `workers` workers, and the local deque each one is to run with.
+    pub(crate) fn new(workers: usize) -> (Arc<Scheduler>, Vec<Deque<Notified>>) {
+        let deques: Vec<Deque<Notified>> = (0..workers).map(|_| Deque::new_fifo()).collect();
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let scheduler = Scheduler {
+            sender,
+            receiver,
+            stealers: deques.iter().map(Deque::stealer).collect(),
+            owned: OwnedTasks::new(workers * 4),
+            idle: Idle::new(),
+            shutdown: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            workers_stopped: AtomicBool::new(false),
+            workers_running: AtomicUsize::new(workers),
+            close_left_to_workers: AtomicBool::new(false),
+            threads: Mutex::new(Vec::with_capacity(workers)),
+            metrics: (0..workers).map(|_| CachePadded::default()).collect(),
+            remote_spawned: CachePadded::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
+        };
+        (Arc::new(scheduler), deques)
+    }
+
+    /// Records a started worker thread, for `close` to join.
+    pub(crate) fn add_worker_thread(&self, thread: ThreadHandle<()>) {
+        self.threads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(thread);
+    }
+
     pub(crate) fn num_workers(&self) -> usize {
         self.stealers.len()
     }
 
-    /// Queues a task from a thread that is not one of this runtime's workers.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Whether the calling thread is one of this scheduler's workers.
+    pub(crate) fn is_current_worker(&self) -> bool {
+        current::with_worker(self, |worker| worker.is_some())
+    }
+
+    /// Spawns `future`; `this` becomes the task's reference to its scheduler.
+    pub(crate) fn spawn<F>(this: Arc<Scheduler>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let scheduler: *const Scheduler = Arc::as_ptr(&this);
+        let (task, notified, join) = new_task(future, this);
+        // SAFETY: `this` now lives inside the task, and `join` (ours until we return it)
+        // keeps the task alive, so the scheduler outlives this function. This saves cloning
+        // the `Arc` on every spawn.
+        let scheduler = unsafe { &*scheduler };
+        match scheduler.owned.bind(task) {
+            Ok(()) => current::with_worker(scheduler, |worker| match worker {
+                Some(worker) => {
+                    worker.count_spawn();
+                    worker.push_next(notified);
+                }
+                None => {
+                    scheduler.remote_spawned.fetch_add(1, Ordering::Relaxed);
+                    scheduler.push_remote(notified);
+                }
+            }),
+            Err(task) => {
+                // The scheduler is closed: cancel right here.
+                drop(notified);
+                let _ = task.shutdown();
+            }
+        }
+        join
+    }
+
+    /// Queues a task from a thread that is not one of this scheduler's workers.
     pub(crate) fn push_remote(&self, task: Notified) {
         // The receiver lives as long as `self`, so the send cannot fail.
         let _ = self.sender.send(Message::Task(task));
-        if self.workers_stopped.load(Ordering::SeqCst) {
-            // Shutdown may have drained the channel before our send landed: nobody will run
-            // what is there now, and the tasks in it are already cancelled. (Before the
-            // workers stop, the channel must not be drained here: it carries their
-            // `Shutdown` messages.)
+        // Pairs with the fence in `reclaim_stray_entries`: either that drain sees our entry,
+        // or we see `workers_stopped` and drain it ourselves.
+        fence(Ordering::SeqCst);
+        if self.workers_stopped.load(Ordering::Relaxed) {
+            // Nobody will run what is in the channel now, and its tasks are already
+            // cancelled. (Before the workers stop, the channel must not be drained here: it
+            // carries their `Shutdown` messages.)
             self.drain_injector();
         }
     }
 
-    pub(crate) fn drain_injector(&self) {
+    fn drain_injector(&self) {
         while let Ok(message) = self.receiver.try_recv() {
             drop(message);
         }
@@ -107,51 +209,122 @@ impl Shared {
 
     /// Wakes one parked worker to come and steal, unless one is already searching.
     pub(crate) fn notify_parked(&self) {
-        // Orders the caller's push before the loads below, pairing with the parking worker's
-        // announce-then-look: either it sees the work, or we see it parked.
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.searching.load(Ordering::SeqCst) == 0
-            && self.parked.load(Ordering::SeqCst) > 0
-            && self
-                .searching
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.idle.notify_parked() {
             let _ = self.sender.send(Message::Unpark);
         }
     }
 
     /// Whether some queue still holds work, for a worker's last look before it parks.
-    pub(crate) fn has_work(&self) -> bool {
+    fn has_work(&self) -> bool {
         !self.receiver.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
+    }
+
+    /// Worker `index`'s counters.
+    pub(crate) fn worker_metrics(&self, index: usize) -> &WorkerMetrics {
+        &self.metrics[index]
+    }
+
+    pub(crate) fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        self.owned.len()
+    }
+
+    pub(crate) fn spawned_tasks_count(&self) -> u64 {
+        let local: u64 = self
+            .metrics
+            .iter()
+            .map(|worker| worker.spawned.load(Ordering::Relaxed))
+            .sum();
+        local + self.remote_spawned.load(Ordering::Relaxed)
+    }
+
+    /// Shuts the scheduler down; see the module docs ("Shutdown") for the protocol. Returns
+    /// at once when the scheduler is already closing.
+    pub(crate) fn close(&self) {
+        if self.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let from_own_worker = self.is_current_worker();
+        // Stored before `shutdown`, which the workers read (with acquire) before they stop.
+        self.close_left_to_workers
+            .store(from_own_worker, Ordering::Relaxed);
+        self.shutdown.store(true, Ordering::SeqCst);
+        for _ in 0..self.num_workers() {
+            let _ = self.sender.send(Message::Shutdown);
+        }
+        if from_own_worker {
+            return;
+        }
+        let threads = std::mem::take(
+            &mut *self
+                .threads
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for thread in threads {
+            let _ = thread.join();
+        }
+        self.cancel_all_tasks();
+    }
+
+    /// Called by each worker when its loop has ended and its queues are empty: the last one
+    /// finishes a shutdown that `close` left to the workers.
+    pub(crate) fn worker_stopped(&self) {
+        if self.workers_running.fetch_sub(1, Ordering::AcqRel) == 1
+            && self.shutdown.load(Ordering::Acquire)
+            && self.close_left_to_workers.load(Ordering::Relaxed)
+        {
+            self.cancel_all_tasks();
+        }
+    }
+
+    /// Steps 4 and 5 of the shutdown, once no worker runs.
+    fn cancel_all_tasks(&self) {
+        self.workers_stopped.store(true, Ordering::SeqCst);
+        self.owned.close_and_cancel_all();
+        self.reclaim_stray_entries();
+    }
+
+    fn reclaim_stray_entries(&self) {
+        // Pairs with the fence in `push_remote`.
+        fence(Ordering::SeqCst);
+        self.drain_injector();
+        for stealer in self.stealers.iter() {
+            while let Some(task) = stealer.steal().success() {
+                drop(task);
+            }
+        }
     }
 }
 
-impl Schedule for Handle {
+impl Schedule for Arc<Scheduler> {
     #[inline]
     fn schedule(&self, task: Notified) {
-        context::with_worker(&self.shared, |worker| match worker {
-            Some(worker) => worker.push_lifo(task),
-            None => self.shared.push_remote(task),
+        current::with_worker(self, |worker| match worker {
+            Some(worker) => worker.push_next(task),
+            None => self.push_remote(task),
         });
     }
 
     #[inline]
     fn yield_now(&self, task: Notified) {
-        context::with_worker(&self.shared, |worker| match worker {
+        current::with_worker(self, |worker| match worker {
             Some(worker) => worker.push_back(task),
-            None => self.shared.push_remote(task),
+            None => self.push_remote(task),
         });
     }
 
     #[inline]
-    unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified> {
+    unsafe fn requeue_woken(this: NonNull<Self>, task: Notified) -> Option<Notified> {
         // SAFETY: the task, and with it `*this`, is alive until it is queued below (the
-        // caller's contract). The reference is to the runtime's `Shared`, a separate
-        // allocation: a worker of this runtime, the only case that queues the task, keeps it
-        // alive for as long as it runs, whatever becomes of the task.
-        let shared: &Shared = unsafe { &this.as_ref().shared };
-        context::with_worker(shared, |worker| match worker {
+        // caller's contract). The reference is to the `Scheduler`, a separate allocation: a
+        // worker of this scheduler, the only case that queues the task, keeps it alive for as
+        // long as it runs, whatever becomes of the task.
+        let scheduler: &Scheduler = unsafe { this.as_ref() };
+        current::with_worker(scheduler, |worker| match worker {
             Some(worker) => {
                 worker.push_back(task);
                 None
@@ -161,16 +334,16 @@ impl Schedule for Handle {
     }
 
     #[inline]
-    unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool {
-        // SAFETY: as in `yield_local`: the task, and `*this` in it, are alive until queued.
-        let shared: &Shared = unsafe { &this.as_ref().shared };
-        context::with_worker(shared, |worker| {
-            worker.is_some_and(|worker| worker.requeue_held(task))
+    unsafe fn requeue_yielded(this: NonNull<Self>, task: NonNull<Header>) -> bool {
+        // SAFETY: as in `requeue_woken`: the task, and `*this` in it, are alive until queued.
+        let scheduler: &Scheduler = unsafe { this.as_ref() };
+        current::with_worker(scheduler, |worker| {
+            worker.is_some_and(|worker| worker.requeue_yielded(task))
         })
     }
 
     #[inline]
     fn release(&self, task: NonNull<Header>) -> Option<Task> {
-        self.shared.owned.remove(task)
+        self.owned.remove(task)
     }
 }

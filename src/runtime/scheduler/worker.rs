@@ -2,17 +2,16 @@
 
 use std::cell::Cell;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use super::{Message, Shared};
-use crate::runtime::context;
-use crate::runtime::handle::Handle;
-use crate::runtime::metrics::{self, WorkerMetrics};
+use super::current::CurrentWorker;
+use super::metrics::{self, WorkerMetrics};
+use super::{Message, Scheduler};
 use crate::runtime::task::{self, Header, Notified};
 use crate::time;
 
@@ -48,9 +47,10 @@ fn injector_interval(elapsed: Duration, polls: u32) -> u32 {
 /// The part of a worker that other code on its thread reaches through the context, to queue
 /// work locally.
 pub(crate) struct WorkerCore {
-    handle: Handle,
+    scheduler: Arc<Scheduler>,
     index: usize,
-    lifo: Cell<Option<Notified>>,
+    /// The task to run next (see `push_next`).
+    next: Cell<Option<Notified>>,
     local: Deque<Notified>,
     /// The task being polled, while one is; `yield_now` compares its waker with this task's.
     current: Cell<Option<NonNull<Header>>>,
@@ -60,20 +60,20 @@ pub(crate) struct WorkerCore {
 
 impl WorkerCore {
     #[inline]
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.handle.shared
+    pub(crate) fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
     }
 
     #[inline]
     fn metrics(&self) -> &WorkerMetrics {
-        &self.shared().metrics[self.index].0
+        self.scheduler.worker_metrics(self.index)
     }
 
     /// A task spawned or woken on this worker: it runs next, as the woken task is likely to
     /// use data the current one just touched.
     #[inline]
-    pub(crate) fn push_lifo(&self, task: Notified) {
-        if let Some(previous) = self.lifo.replace(Some(task)) {
+    pub(crate) fn push_next(&self, task: Notified) {
+        if let Some(previous) = self.next.replace(Some(task)) {
             self.push_back(previous);
         }
     }
@@ -96,7 +96,7 @@ impl WorkerCore {
     /// The poll of `task` returned `Pending`: queues it held, behind everything already
     /// queued here, if it asked for that during the poll.
     #[inline]
-    pub(crate) fn requeue_held(&self, task: NonNull<Header>) -> bool {
+    pub(crate) fn requeue_yielded(&self, task: NonNull<Header>) -> bool {
         if !self.yield_requested.replace(false) {
             return false;
         }
@@ -112,16 +112,16 @@ impl WorkerCore {
     /// Whether this worker has queued work, besides the task it runs next, that another
     /// worker could take.
     fn has_other_work(&self) -> bool {
-        let lifo = self.lifo.take();
+        let lifo = self.next.take();
         let queued = self.local.len() + usize::from(lifo.is_some());
-        self.lifo.set(lifo);
+        self.next.set(lifo);
         queued > 1
     }
 
     /// Behind everything already queued here, where idle workers can steal it.
     pub(crate) fn push_back(&self, task: Notified) {
         self.local.push(task);
-        self.shared().notify_parked();
+        self.scheduler().notify_parked();
     }
 
     #[inline]
@@ -152,14 +152,14 @@ struct Worker<'a> {
 }
 
 /// Runs worker `index` of the runtime until it shuts down.
-pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
-    if let Some(hook) = &handle.shared.hooks.on_thread_start {
-        hook();
-    }
+///
+/// The caller (the runtime) has entered its context on this thread; the worker itself is
+/// reachable through [`current`] for exactly the span of its loop.
+pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notified>) {
     let core = WorkerCore {
-        handle: handle.clone(),
+        scheduler: scheduler.clone(),
         index,
-        lifo: Cell::new(None),
+        next: Cell::new(None),
         local,
         current: Cell::new(None),
         yield_requested: Cell::new(false),
@@ -175,30 +175,28 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         due_timers: Vec::new(),
     };
     {
-        let _context = context::enter_worker(&handle, &core);
+        let _current = CurrentWorker::enter(&core);
         worker.run();
     }
     // Queued tasks are cancelled by the shutdown; their queue references just go. A held
     // entry first gives its task's RUNNING flag back, so that the shutdown cancels that task
     // too, inside the runtime's context once every worker has stopped.
-    drop(core.lifo.take());
+    drop(core.next.take());
     while let Some(task) = core.local.pop() {
         drop(task.into_unheld());
     }
-    if let Some(hook) = &handle.shared.hooks.on_thread_stop {
-        hook();
-    }
+    scheduler.worker_stopped();
 }
 
 impl Worker<'_> {
-    fn shared(&self) -> &Shared {
-        self.core.shared()
+    fn scheduler(&self) -> &Scheduler {
+        self.core.scheduler()
     }
 
     fn run(&mut self) {
         self.core
             .metrics()
-            .set_busy_since(&self.core.shared().epoch, self.busy_since);
+            .set_busy_since(&self.core.scheduler().epoch, self.busy_since);
         let polls = &self.core.metrics().polls;
         while let Some(task) = self.next_task() {
             if self.searching {
@@ -216,7 +214,7 @@ impl Worker<'_> {
 
     /// The next task to run, or `None` when the runtime shuts down.
     fn next_task(&mut self) -> Option<Notified> {
-        if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
+        if self.stopping || self.scheduler().is_shutdown() {
             return None;
         }
         self.until_injector -= 1;
@@ -229,8 +227,8 @@ impl Worker<'_> {
             // Some queued work is never announced when it is queued (held requeues, the
             // slot's task moved to the deque, a stolen batch): if a worker is parked while
             // work waits here, wake one, so that such work waits at most this interval.
-            if self.shared().parked.load(Ordering::Relaxed) > 0 && self.core.has_other_work() {
-                self.shared().notify_parked();
+            if self.scheduler().idle.any_parked() && self.core.has_other_work() {
+                self.scheduler().notify_parked();
             }
             if let Some(task) = self.next_remote_batch() {
                 return Some(task);
@@ -258,7 +256,7 @@ impl Worker<'_> {
     }
 
     fn next_local(&mut self) -> Option<Notified> {
-        if let Some(task) = self.core.lifo.take() {
+        if let Some(task) = self.core.next.take() {
             if self.lifo_streak < MAX_LIFO_STREAK {
                 self.lifo_streak += 1;
                 return Some(task);
@@ -271,7 +269,7 @@ impl Worker<'_> {
 
     fn next_remote(&mut self) -> Option<Notified> {
         while !self.stopping {
-            match self.shared().receiver.try_recv() {
+            match self.scheduler().receiver.try_recv() {
                 Ok(Message::Task(task)) => return Some(task),
                 Ok(Message::Unpark) => self.adopt_search_token(),
                 Ok(Message::Shutdown) => self.stopping = true,
@@ -287,7 +285,7 @@ impl Worker<'_> {
     /// worker busy.
     fn next_remote_batch(&mut self) -> Option<Notified> {
         let first = self.next_remote()?;
-        let share = self.shared().receiver.len() / self.shared().num_workers() + 1;
+        let share = self.scheduler().receiver.len() / self.scheduler().num_workers() + 1;
         let mut moved = false;
         for _ in 1..share.min(MAX_INJECTOR_BATCH) {
             match self.next_remote() {
@@ -297,7 +295,7 @@ impl Worker<'_> {
             moved = true;
         }
         if moved {
-            self.shared().notify_parked();
+            self.scheduler().notify_parked();
         }
         Some(first)
     }
@@ -306,7 +304,7 @@ impl Worker<'_> {
     fn adopt_search_token(&mut self) {
         if self.searching {
             // Already counted once: give the extra count back.
-            self.shared().searching.fetch_sub(1, Ordering::SeqCst);
+            let _ = self.scheduler().idle.stop_searching();
         } else {
             self.searching = true;
         }
@@ -315,7 +313,7 @@ impl Worker<'_> {
     fn start_searching(&mut self) {
         if !self.searching {
             self.searching = true;
-            self.shared().searching.fetch_add(1, Ordering::SeqCst);
+            self.scheduler().idle.start_searching();
         }
     }
 
@@ -323,13 +321,13 @@ impl Worker<'_> {
     /// there was work to steal there may be more.
     fn stop_searching(&mut self) {
         self.searching = false;
-        if self.shared().searching.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.shared().notify_parked();
+        if self.scheduler().idle.stop_searching() {
+            self.scheduler().notify_parked();
         }
     }
 
     fn steal(&self) -> Option<Notified> {
-        let stealers = &self.shared().stealers;
+        let stealers = &self.scheduler().stealers;
         let count = stealers.len();
         let mut retry = true;
         while retry {
@@ -348,7 +346,7 @@ impl Worker<'_> {
 
     fn search_or_park(&mut self) -> Option<Notified> {
         loop {
-            if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
+            if self.stopping || self.scheduler().is_shutdown() {
                 return None;
             }
             // Due timers are work too: fire them here rather than wait for the timer thread.
@@ -372,23 +370,22 @@ impl Worker<'_> {
 
             // Park. Announce it first, then look once more, so that a worker pushing work
             // now either sees us parked (and wakes us) or we see its work.
-            let shared = self.core.handle.shared.clone();
-            shared.parked.fetch_add(1, Ordering::SeqCst);
+            let core = self.core;
+            let scheduler = core.scheduler();
             self.searching = false;
-            shared.searching.fetch_sub(1, Ordering::SeqCst);
-            if shared.has_work() {
-                shared.parked.fetch_sub(1, Ordering::SeqCst);
+            scheduler.idle.announce_parked();
+            if scheduler.has_work() {
+                scheduler.idle.unpark();
                 continue;
             }
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
-            let message = shared.receiver.recv();
-            shared.parked.fetch_sub(1, Ordering::SeqCst);
+            let message = scheduler.receiver.recv();
+            scheduler.idle.unpark();
             self.busy_since = Instant::now();
-            self.core
-                .metrics()
-                .set_busy_since(&shared.epoch, self.busy_since);
+            core.metrics()
+                .set_busy_since(&scheduler.epoch, self.busy_since);
             match message {
                 Ok(Message::Task(task)) => return Some(task),
                 Ok(Message::Unpark) => self.adopt_search_token(),
@@ -406,7 +403,7 @@ impl Worker<'_> {
         let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
         let metrics = self.core.metrics();
         metrics::add(&metrics.busy_nanos, nanos);
-        metrics.set_busy_since(&self.core.shared().epoch, now);
+        metrics.set_busy_since(&self.core.scheduler().epoch, now);
         (now, busy)
     }
 }

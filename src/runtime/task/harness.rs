@@ -83,7 +83,7 @@ where
             let scheduler = NonNull::from(&cell.scheduler);
             // SAFETY: we hold RUNNING and the worker's reference, which pass to the queued
             // task; `cell` is not used again if it is queued.
-            if unsafe { S::requeue_held(scheduler, ptr) } {
+            if unsafe { S::requeue_yielded(scheduler, ptr) } {
                 return;
             }
             // SAFETY: both are still ours.
@@ -135,7 +135,7 @@ where
             let scheduler = NonNull::from(&cell.scheduler);
             // SAFETY: `scheduler` is the task's own, alive until the task is queued;
             // `cell` is not used again once it is.
-            let refused = unsafe { S::yield_local(scheduler, Notified::from_raw(ptr)) };
+            let refused = unsafe { S::requeue_woken(scheduler, Notified::from_raw(ptr)) };
             if let Some(task) = refused {
                 // Not queued yet: a reference of our own keeps the task (and with it
                 // `cell.scheduler`, which `yield_now` borrows) alive until the call

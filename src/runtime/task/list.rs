@@ -138,6 +138,21 @@ impl OwnedTasks {
         tasks
     }
 
+    /// Closes the list and cancels every task in it, for shutdown. Returns once every one of
+    /// their futures is gone: a task that another thread holds at this moment (dropping its
+    /// future after an `abort`, or running it on a blocking thread) is waited for. The caller
+    /// makes sure no worker runs any more, so such a hold is brief.
+    pub(crate) fn close_and_cancel_all(&self) {
+        let held_elsewhere: Vec<Task> = self
+            .close_and_take_all()
+            .into_iter()
+            .filter(|task| !task.shutdown())
+            .collect();
+        for task in held_elsewhere {
+            wait_until_complete(&task);
+        }
+    }
+
     /// Returns true when no unfinished task is left.
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
@@ -206,4 +221,25 @@ unsafe fn set_next(ptr: NonNull<Header>, next: Option<NonNull<Header>>) {
         // SAFETY: the shard lock makes this write exclusive.
         unsafe { (*links).next = next };
     });
+}
+
+/// Waits for another thread to finish with `task`. Such a wait is rare and short, so it backs
+/// off to sleeping rather than arranging a wake-up.
+#[cfg(not(loom))]
+fn wait_until_complete(task: &Task) {
+    let backoff = crossbeam_utils::Backoff::new();
+    while !task.is_complete() {
+        if backoff.is_completed() {
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        } else {
+            backoff.snooze();
+        }
+    }
+}
+
+#[cfg(loom)]
+fn wait_until_complete(task: &Task) {
+    while !task.is_complete() {
+        loom::thread::yield_now();
+    }
 }

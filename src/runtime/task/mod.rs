@@ -71,6 +71,23 @@ pub(crate) use raw::{Notified, Task};
 pub(crate) use waker::is_waker_of;
 
 /// What a task needs from whoever runs it.
+///
+/// # Requeueing on the worker (the yield path)
+///
+/// A task that is still runnable when its poll returns goes back to the queue of the worker
+/// that polled it, by one of two operations, both called by the harness right after a
+/// `Pending` poll, on the polling thread:
+///
+/// - [`requeue_yielded`](Schedule::requeue_yielded): the task called fiber's `yield_now`
+///   with its own waker on a worker (`scheduler::current::request_yield`). No wake happened;
+///   the task is queued *held*, still `RUNNING`, skipping the two state transitions.
+/// - [`requeue_woken`](Schedule::requeue_woken): the task was woken during its poll (the
+///   transition to idle said `Requeue`); it is queued behind the work already waiting.
+///
+/// Both share one invariant: once the task is queued, another worker may steal it, run it to
+/// completion and free it (the scheduler handle `*this` inside it included), so they take a
+/// raw pointer to the handle, read what they need from it first, and never touch it or the
+/// task after queueing. Both fall back (return `false` / the task) off the task's own workers.
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Queues a woken or new task.
     fn schedule(&self, task: Notified);
@@ -95,7 +112,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// touch `*this` afterwards.
     ///
     /// [`yield_now`]: Schedule::yield_now
-    unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified>
+    unsafe fn requeue_woken(this: NonNull<Self>, task: Notified) -> Option<Notified>
     where
         Self: Sized,
     {
@@ -111,11 +128,11 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// # Safety
     ///
     /// The caller holds `RUNNING` and a reference of `task`, whose scheduler `this` is; both
-    /// pass to the queue when this returns true. As for [`yield_local`], `*this` is not
+    /// pass to the queue when this returns true. As for [`requeue_woken`], `*this` is not
     /// touched once the task is queued.
     ///
-    /// [`yield_local`]: Schedule::yield_local
-    unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool
+    /// [`requeue_woken`]: Schedule::requeue_woken
+    unsafe fn requeue_yielded(this: NonNull<Self>, task: NonNull<Header>) -> bool
     where
         Self: Sized,
     {

@@ -136,13 +136,25 @@ impl Task {
     }
 
     /// Cancels the task for a runtime shutdown: drops its future here and now unless another
-    /// thread holds it.
-    pub(crate) fn shutdown(&self) {
+    /// thread holds it. Returns false if another thread holds it (it may be dropping the
+    /// future after an abort, or running it): wait for [`is_complete`](Task::is_complete)
+    /// to know when the future is gone.
+    #[must_use = "a task held by another thread still has its future"]
+    pub(crate) fn shutdown(&self) -> bool {
         use super::state::TransitionToCancelled;
-        if self.header().state.transition_to_shutdown() == TransitionToCancelled::CancelNow {
-            // SAFETY: we hold a reference and the transition gave us RUNNING.
-            unsafe { (self.header().vtable.cancel)(self.0) };
+        match self.header().state.transition_to_shutdown() {
+            TransitionToCancelled::CancelNow => {
+                // SAFETY: we hold a reference and the transition gave us RUNNING.
+                unsafe { (self.header().vtable.cancel)(self.0) };
+                true
+            }
+            TransitionToCancelled::Deferred => self.is_complete(),
         }
+    }
+
+    /// Whether the task has completed (its future is gone, its output stored).
+    pub(crate) fn is_complete(&self) -> bool {
+        self.header().state.load().is_complete()
     }
 }
 

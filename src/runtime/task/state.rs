@@ -117,6 +117,7 @@ impl std::fmt::Debug for Snapshot {
 
 /// What a worker holding a `Notified` may do with it.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the transition's outcome says what the caller must do next"]
 pub(crate) enum TransitionToRunning {
     /// Poll the future.
     Poll,
@@ -128,6 +129,7 @@ pub(crate) enum TransitionToRunning {
 
 /// What a worker must do after a poll returned `Pending`.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the transition's outcome says what the caller must do next"]
 pub(crate) enum TransitionToIdle {
     /// Done; the worker's reference was released in the same step.
     Idle,
@@ -144,6 +146,7 @@ pub(crate) enum TransitionToIdle {
 
 /// What a waker must do.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the transition's outcome says what the caller must do next"]
 pub(crate) enum TransitionToNotified {
     /// Nothing: the task is complete, already queued, or running (and will re-queue itself).
     DoNothing,
@@ -156,6 +159,7 @@ pub(crate) enum TransitionToNotified {
 
 /// What an abort (or shutdown) must do.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "the transition's outcome says what the caller must do next"]
 pub(crate) enum TransitionToCancelled {
     /// Nothing more: the task is complete, or whoever runs it next will cancel it.
     Deferred,
@@ -426,7 +430,7 @@ mod tests {
     #[test]
     fn idle_wake_takes_a_reference_and_a_second_wake_does_nothing() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Poll);
         assert_eq!(state.transition_to_idle(), TransitionToIdle::Idle);
         assert_eq!(state.load().ref_count(), 2);
         assert_eq!(
@@ -443,7 +447,7 @@ mod tests {
     #[test]
     fn completed_task_cannot_run_again_or_be_woken() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Poll);
         state.transition_to_complete();
         assert_eq!(state.transition_to_running(), TransitionToRunning::Failed);
         assert_eq!(
@@ -466,8 +470,8 @@ mod tests {
         assert_eq!(state.transition_to_running(), TransitionToRunning::Cancel);
 
         let idle = State::new();
-        idle.transition_to_running();
-        idle.transition_to_idle();
+        assert_eq!(idle.transition_to_running(), TransitionToRunning::Poll);
+        assert_eq!(idle.transition_to_idle(), TransitionToIdle::Idle);
         assert_eq!(
             idle.transition_to_cancelled(),
             TransitionToCancelled::CancelNow
@@ -478,7 +482,7 @@ mod tests {
     #[test]
     fn join_interest_cannot_be_dropped_after_completion() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Poll);
         state.transition_to_complete();
         assert!(state.unset_join_interested().is_err());
         assert!(state.load().is_join_interested());
@@ -487,7 +491,7 @@ mod tests {
     #[test]
     fn last_wake_by_val_deallocates() {
         let state = State::new();
-        state.transition_to_running();
+        assert_eq!(state.transition_to_running(), TransitionToRunning::Poll);
         state.transition_to_complete();
         assert!(!state.ref_dec(2));
         assert_eq!(

@@ -63,7 +63,7 @@ impl Schedule for TestScheduler {
         self.schedule(task);
     }
 
-    unsafe fn requeue_held(this: NonNull<Self>, task: NonNull<Header>) -> bool {
+    unsafe fn requeue_yielded(this: NonNull<Self>, task: NonNull<Header>) -> bool {
         // SAFETY: the caller keeps the task, and the scheduler in it, alive until queued.
         let queue = unsafe { this.as_ref() }.0.clone();
         if queue.held_yield.swap(0, Ordering::SeqCst) == 0 {
@@ -133,7 +133,7 @@ impl TestScheduler {
             Ok(()) => self.schedule(notified),
             Err(task) => {
                 drop(notified);
-                task.shutdown();
+                assert!(task.shutdown(), "a task refused by a closed list is idle");
             }
         }
         join
@@ -155,12 +155,19 @@ impl TestScheduler {
         while self.run_one() {}
     }
 
-    /// What a runtime's drop does: cancel every unfinished task, then empty the queue.
+    /// What a runtime's shutdown does: the stopping worker hands held entries back (they
+    /// give up `RUNNING`), the owner list's pass cancels every unfinished task, and then the
+    /// queue's references go.
     fn shutdown(&self) {
-        for task in self.0.owned.close_and_take_all() {
-            task.shutdown();
-        }
-        let drained: Vec<Notified> = self.0.tasks.lock().unwrap().drain(..).collect();
+        let drained: Vec<Notified> = self
+            .0
+            .tasks
+            .lock()
+            .unwrap()
+            .drain(..)
+            .map(Notified::into_unheld)
+            .collect();
+        self.0.owned.close_and_cancel_all();
         drop(drained);
     }
 }
@@ -487,6 +494,34 @@ fn abort_of_an_idle_task_drops_the_future_on_the_spot() {
     });
 }
 
+/// An `abort` from another thread drops an idle task's future there, holding `RUNNING`,
+/// while the runtime shuts down: the shutdown must not return before that drop is done
+/// (`Runtime`'s drop promises every future is gone when it returns).
+#[test]
+fn shutdown_waits_for_a_future_dropped_by_an_abort_elsewhere() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let handle = scheduler.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        scheduler.run_until_idle();
+        let aborter = thread::spawn(move || {
+            handle.abort();
+            drop(handle);
+        });
+        scheduler.shutdown();
+        assert_eq!(
+            drops.count(),
+            1,
+            "shutdown returned before the future was dropped"
+        );
+        aborter.join().unwrap();
+    });
+}
+
 #[test]
 fn spawning_after_shutdown_cancels_at_once() {
     model(|| {
@@ -596,8 +631,7 @@ fn abort_of_a_held_task_cancels_it_at_its_next_run() {
 fn a_held_task_dropped_by_the_shutdown_drops_its_future_once() {
     model(|| {
         let (scheduler, drops, mut handle) = spawn_held_forever();
-        // The owner list's pass skips the task (it is RUNNING); dropping the held `Notified`
-        // with the queue cancels it.
+        // The held entry gives `RUNNING` back, and the owner list's pass cancels the task.
         scheduler.shutdown();
         assert_eq!(drops.count(), 1);
         assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
@@ -629,7 +663,7 @@ fn a_held_task_handed_back_by_a_stopping_worker_is_cancelled_by_the_shutdown() {
 /// - a wake by value hands the task on while `schedule(&self)`, whose `&self` lives inside
 ///   the task, still runs: the waker's own reference must keep the task alive until then;
 /// - a yield queues the task with the poller's own reference (no extra one) through
-///   `yield_local`, which must read what it needs first; the harness must not touch the task
+///   `requeue_woken`, which must read what it needs first; the harness must not touch the task
 ///   afterwards either.
 #[cfg(not(loom))]
 mod handoff {
@@ -670,9 +704,9 @@ mod handoff {
             self.0.clone().wait_until_run();
         }
         fn yield_now(&self, _task: Notified) {
-            unreachable!("`yield_local` queues every yield");
+            unreachable!("`requeue_woken` queues every yield");
         }
-        unsafe fn yield_local(this: NonNull<Self>, task: Notified) -> Option<Notified> {
+        unsafe fn requeue_woken(this: NonNull<Self>, task: Notified) -> Option<Notified> {
             // What a worker does: read the scheduler first, then queue the task.
             // SAFETY: the task, and `*this` in it, is alive until it is sent below.
             let inner = unsafe { this.as_ref() }.0.clone();
@@ -739,12 +773,12 @@ mod handoff {
                 Poll::Pending
             }
         }));
-        notified.run(); // yields; the runner finishes the task inside `yield_local`
+        notified.run(); // yields; the runner finishes the task inside `requeue_woken`
         runner.join().unwrap();
     }
 }
 
-/// The real runtime on real threads: the yield path (`Handle::yield_local`) with stealing
+/// The real runtime on real threads: the yield path (`Handle::requeue_woken`) with stealing
 /// between two workers. Small enough for Miri, which runs it in a second pass with Tree
 /// Borrows (see `scripts/miri`): crossbeam-deque's epoch collector is not Stacked Borrows clean.
 #[cfg(not(loom))]

@@ -1,0 +1,76 @@
+//! Which worker this thread is: set for exactly the span of a worker loop.
+//!
+//! Tasks reach their worker's queues through this (a spawn or a wake on a worker queues
+//! locally). The pointer is set by [`CurrentWorker::enter`] when a worker loop starts and
+//! cleared by its guard when the loop ends, before the core it points to is dropped; nothing
+//! else writes it. So, unlike the runtime context (`runtime::context`), which guards dropped
+//! in any order may restore, it can never be left pointing at a core that is gone: guards
+//! dropped out of order panic instead of restoring a stale value.
+
+use std::cell::Cell;
+use std::ptr;
+
+use super::worker::WorkerCore;
+use super::Scheduler;
+
+thread_local! {
+    static CURRENT: Cell<*const WorkerCore> = const { Cell::new(ptr::null()) };
+}
+
+/// Marks this thread as a worker until dropped.
+#[must_use = "the thread stops being a worker when the guard is dropped"]
+pub(super) struct CurrentWorker {
+    core: *const WorkerCore,
+    previous: *const WorkerCore,
+}
+
+impl CurrentWorker {
+    /// Makes `core` this thread's worker. `core` must outlive the guard, which the worker
+    /// loop ensures by declaring the guard after the core.
+    pub(super) fn enter(core: &WorkerCore) -> CurrentWorker {
+        let core: *const WorkerCore = core;
+        CurrentWorker {
+            core,
+            previous: CURRENT.with(|current| current.replace(core)),
+        }
+    }
+}
+
+impl Drop for CurrentWorker {
+    fn drop(&mut self) {
+        let current = CURRENT.with(|current| current.replace(self.previous));
+        // A mismatch means a guard outlived the one made after it; the pointer it would put
+        // back may dangle, so stop rather than go on.
+        assert!(
+            ptr::eq(current, self.core),
+            "fiber's worker context was left out of order"
+        );
+    }
+}
+
+/// Calls `f` with this thread's worker if it is a worker of `scheduler`.
+#[inline]
+pub(crate) fn with_worker<R>(scheduler: &Scheduler, f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
+    // `try_with`: during thread-local destruction (a destructor that wakes a task), the slot
+    // may be gone; such a thread is no longer running a worker loop anyway.
+    let core = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: a non-null pointer was set by `CurrentWorker::enter` to a core that outlives
+    // its guard, and is cleared when the guard drops; only this thread reads or writes it.
+    let core = unsafe { core.as_ref() }.filter(|core| ptr::eq(core.scheduler(), scheduler));
+    f(core)
+}
+
+/// Calls `f` with this thread's worker, of whichever runtime.
+#[inline]
+pub(crate) fn with_any_worker<R>(f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
+    let core = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: as in `with_worker`.
+    f(unsafe { core.as_ref() })
+}
+
+/// fiber's `yield_now`, polled on this thread with `waker`: whether the worker running here
+/// will requeue the task being polled without a wake (see `WorkerCore::request_yield`).
+#[inline]
+pub(crate) fn request_yield(waker: &std::task::Waker) -> bool {
+    with_any_worker(|worker| worker.is_some_and(|worker| worker.request_yield(waker)))
+}

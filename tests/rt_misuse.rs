@@ -1,0 +1,213 @@
+//! Misuse that must still end in a clean shutdown: a runtime dropped by its own task, an
+//! abort dropping a slow destructor while the runtime shuts down, panicking thread hooks, and
+//! hooks that look up their runtime.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use common::watchdog;
+use fiber::{Builder, Handle};
+
+/// Counts how many times its guards were dropped.
+#[derive(Clone, Default)]
+struct DropCount(Arc<AtomicUsize>);
+
+struct CountOnDrop(Arc<AtomicUsize>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl DropCount {
+    fn guard(&self) -> CountOnDrop {
+        CountOnDrop(self.0.clone())
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Waits (polling, under the caller's watchdog) until `done` holds.
+fn eventually(mut done: impl FnMut() -> bool) {
+    while !done() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
+    watchdog(|| {
+        let workers_stopped = Arc::new(AtomicUsize::new(0));
+        let counter = workers_stopped.clone();
+        let rt = Builder::new()
+            .worker_threads(2)
+            .on_thread_stop(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+            .unwrap();
+        let drops = DropCount::default();
+        let others: Vec<_> = (0..10)
+            .map(|_| {
+                let guard = drops.guard();
+                rt.spawn(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await
+                })
+            })
+            .collect();
+
+        let rt = Arc::new(Mutex::new(Some(rt)));
+        let inner = rt.clone();
+        let handle = rt.lock().unwrap().as_ref().unwrap().spawn(async move {
+            let own = inner.lock().unwrap().take();
+            drop(own);
+        });
+        let error = futures::executor::block_on(handle).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("dropped by one of its own tasks"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("  "),
+            "stray spaces in the message: {message}"
+        );
+
+        // The shutdown went on without the dropping thread waiting for it.
+        eventually(|| workers_stopped.load(Ordering::SeqCst) == 2);
+        eventually(|| drops.get() == 10);
+        for handle in others {
+            let error = futures::executor::block_on(handle).unwrap_err();
+            assert!(error.is_cancelled());
+        }
+        assert_eq!(
+            drops.get(),
+            10,
+            "every other task's future is dropped exactly once"
+        );
+    });
+}
+
+/// A future whose destructor takes a while.
+struct SlowDrop(Duration, Arc<AtomicUsize>);
+
+impl std::future::Future for SlowDrop {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(self.0);
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn dropping_the_runtime_waits_for_a_future_an_abort_is_dropping_elsewhere() {
+    watchdog(|| {
+        let rt = Builder::new().worker_threads(2).build().unwrap();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let handle = rt.spawn(SlowDrop(Duration::from_millis(300), dropped.clone()));
+        // Let a worker poll it once, so that it is idle.
+        eventually(|| rt.metrics().spawned_tasks_count() == 1);
+        std::thread::sleep(Duration::from_millis(20));
+        let (started, aborting) = mpsc::channel();
+        let aborter = std::thread::spawn(move || {
+            started.send(()).unwrap();
+            handle.abort();
+        });
+        aborting.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        drop(rt);
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "`drop(rt)` returned while the future was still being dropped"
+        );
+        aborter.join().unwrap();
+    });
+}
+
+#[test]
+fn a_panicking_thread_start_hook_leaves_a_working_runtime() {
+    watchdog(|| {
+        let rt = Builder::new()
+            .worker_threads(2)
+            .on_thread_start(|| panic!("start hook failed"))
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+        let handles: Vec<_> = (0..100).map(|i| rt.spawn(async move { i })).collect();
+        let sum: i32 = rt.block_on(async {
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, (0..100).sum());
+    });
+}
+
+#[test]
+fn a_panicking_thread_stop_hook_does_not_stop_the_shutdown() {
+    watchdog(|| {
+        let rt = Builder::new()
+            .worker_threads(2)
+            .on_thread_stop(|| panic!("stop hook failed"))
+            .build()
+            .unwrap();
+        let drops = DropCount::default();
+        let guard = drops.guard();
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }));
+        drop(rt);
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+#[test]
+fn thread_hooks_run_inside_the_runtime_context() {
+    watchdog(|| {
+        let found = Arc::new(Mutex::new(Vec::new()));
+        let (on_start, on_stop) = (found.clone(), found.clone());
+        let rt = Builder::new()
+            .worker_threads(2)
+            .on_thread_start(move || {
+                let handle = Handle::try_current().expect("on_thread_start has a runtime");
+                on_start
+                    .lock()
+                    .unwrap()
+                    .push(("start", handle.metrics().num_workers()));
+            })
+            .on_thread_stop(move || {
+                let handle = Handle::try_current().expect("on_thread_stop has a runtime");
+                on_stop
+                    .lock()
+                    .unwrap()
+                    .push(("stop", handle.metrics().num_workers()));
+            })
+            .build()
+            .unwrap();
+        drop(rt);
+        let mut found = found.lock().unwrap().clone();
+        found.sort();
+        assert_eq!(
+            found,
+            [("start", 2), ("start", 2), ("stop", 2), ("stop", 2)]
+        );
+    });
+}
