@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::workloads::{timer_durations, Workload};
 
 /// What to run and where to write the results, from the command line.
+#[derive(Debug)]
 pub(crate) struct Config {
     /// Worker threads of every runtime.
     pub(crate) threads: usize,
@@ -73,5 +74,71 @@ impl Config {
             }
         }
         Ok(config)
+    }
+}
+
+// Runs with the example's tests (`cargo test --example benchmark`); a `harness = false` bench
+// has no test runner.
+#[cfg(test)]
+mod tests {
+    fn parse(args: &[&str]) -> Result<super::Config, String> {
+        super::Config::parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn no_flags_run_every_workload_for_nine_rounds_on_two_threads() {
+        let config = parse(&[]).unwrap();
+        assert_eq!((config.threads, config.rounds), (2, 9));
+        assert_eq!(config.only, super::Workload::ALL);
+        assert!(config.csv.is_none() && config.plot.is_none());
+    }
+
+    #[test]
+    fn flags_set_threads_rounds_workloads_and_outputs() {
+        let config = parse(&[
+            "--threads",
+            "4",
+            "--rounds",
+            "1",
+            "--only",
+            "timers, yield_many",
+            "--csv",
+            "a.csv",
+            "--plot",
+            "out",
+            "--watchdog",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!((config.threads, config.rounds), (4, 1));
+        assert_eq!(
+            config.only,
+            [super::Workload::Timers, super::Workload::YieldMany]
+        );
+        assert_eq!(config.csv.unwrap().to_str(), Some("a.csv"));
+        assert_eq!(config.plot.unwrap().to_str(), Some("out"));
+        assert_eq!(config.watchdog, std::time::Duration::from_secs(3));
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_usage() {
+        for args in [
+            &["--rounds", "0"][..],
+            &["--threads", "two"],
+            &["--only", "sprint"],
+            &["--rounds"],
+            &["--fast", "1"],
+        ] {
+            let message = parse(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} was accepted"));
+            assert!(
+                message.contains(args[0]) || message.contains("usage"),
+                "{message}"
+            );
+        }
+        assert!(parse(&["--help"])
+            .unwrap_err()
+            .contains("workloads: spawn_many_local"));
     }
 }

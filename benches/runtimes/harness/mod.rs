@@ -1,5 +1,5 @@
-//! The benchmark harness: runs the workloads of `shared/PEERS.md` for fiber and its peers, in
-//! one process, in turn.
+//! The benchmark harness: runs the workloads of BENCHMARKS.md for fiber and its peers, in one
+//! process, in turn.
 //!
 //! ```text
 //! cargo run --release --example benchmark -- [--threads N] [--rounds N] [--only W[,W..]]
@@ -10,12 +10,12 @@
 //! The peers are tokio's multi-thread runtime, smol's `async-executor` (N threads each running
 //! `Executor::run`, timers from `async-io`) and futures' `ThreadPool` (timers from `async-io`).
 //! Every runtime gets the same number of worker threads and goes through the same code: each
-//! workload is written once, generically over [`BenchRuntime`] and [`BenchSpawner`], whose
-//! methods are plain generic calls (no boxing) for every runtime alike. Where a runtime's
-//! users would reach for its own tool, the workload does too: `block_on_many` joins with
-//! `fiber::join_all` on fiber and with `futures::future::join_all` on the peers, which have
-//! no join-all of their own; a row "fiber + futures::join_all" shows fiber with the peers'
-//! combinator.
+//! workload is written once, generically over [`BenchRuntime`](runtimes::BenchRuntime) and
+//! [`BenchSpawner`](runtimes::BenchSpawner), whose methods are plain generic calls (no
+//! boxing) for every runtime alike. Where a runtime's users would reach for its own tool, the
+//! workload does too: `block_on_many` joins with `fiber::join_all` on fiber and with
+//! `futures::future::join_all` on the peers, which have no join-all of their own; a row
+//! "fiber + futures::join_all" shows fiber with the peers' combinator.
 //!
 //! Each workload runs one discarded warm-up round and then `--rounds` measured rounds, the
 //! runtimes taking turns within each round so that drift hits all of them alike, in orders
@@ -32,8 +32,7 @@
 //! `bytes_per_task.png`; it needs a TrueType font, looked up at `$BENCH_FONT` and then at the
 //! usual DejaVu Sans paths, and skips the charts (saying so) when none is found.
 //!
-//! The parts: [`runtimes`] puts each runtime behind [`BenchRuntime`] and [`BenchSpawner`];
-//! [`workloads`] holds the workloads; [`contenders`] runs each runtime's rounds on its own
+//! The parts: [`runtimes`] puts each runtime behind one interface; [`workloads`] holds the workloads; [`contenders`] runs each runtime's rounds on its own
 //! thread under the watchdog; [`turns`] orders the turns; [`config`] reads the flags;
 //! [`report`] prints the medians and ratios and [`plot`] draws the charts. [`run`] drives them.
 //! Both `examples/benchmark.rs` and `benches/runtimes/main.rs` include this folder as a module
@@ -64,7 +63,7 @@ use workloads::{Outcome, Workload};
 #[path = "../../../examples/support/counting_alloc.rs"]
 mod counting_alloc;
 
-// Counts live heap bytes for `bytes_per_task`; counting is switched on only around it.
+// Counts live heap bytes, for `bytes_per_task`.
 #[global_allocator]
 static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
 

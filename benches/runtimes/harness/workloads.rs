@@ -67,7 +67,7 @@ impl Workload {
     }
 }
 
-/// Sizes of the workloads, as in PEERS.md.
+/// Sizes of the workloads, as BENCHMARKS.md lists them.
 const SPAWN_COUNT: usize = 10_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS_PER_TASK: usize = 1_000;
