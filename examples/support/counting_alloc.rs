@@ -1,5 +1,6 @@
 //! The system allocator, counting live heap bytes while counting is on, for the examples
-//! that measure memory (`#[path]`-included by each; not an example of its own).
+//! that measure memory and for the benchmark harness (`#[path]`-included by each, including
+//! `benches/runtimes/harness/`; not an example of its own).
 //!
 //! Counting is one shared atomic add per allocation: cheap alone, but a point of contention
 //! for many threads, so a benchmark switches it on only around what it measures.
@@ -53,7 +54,7 @@ pub fn live_bytes() -> isize {
 }
 
 /// Switches counting on or off; it starts on.
-#[allow(dead_code)] // only the benchmark switches it
+#[allow(dead_code)] // only the benchmark harness switches it
 pub fn set_counting(on: bool) {
     ENABLED.store(on, Ordering::SeqCst);
 }
