@@ -70,6 +70,7 @@ mod test_support;
 pub mod time;
 
 pub use combinators::{join_all, try_join_all};
+pub use macros::attributes::{main, test};
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
     Runtime, RuntimeMetrics, TryCurrentError, YieldNow,

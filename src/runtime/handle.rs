@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::block_on;
 use super::context;
+use super::metrics::RuntimeMetrics;
 use super::scheduler::Shared;
 use super::task::{new_task, JoinHandle};
 use std::sync::Arc;
@@ -91,6 +92,20 @@ impl Handle {
     /// ```
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         context::try_current().ok_or(TryCurrentError { _private: () })
+    }
+
+    /// A live view of the runtime's counters, as [`Runtime::metrics`](crate::Runtime::metrics)
+    /// gives: handy where only the handle is at hand, such as inside a task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().worker_threads(2).build().unwrap();
+    /// let workers = rt.block_on(async { fiber::Handle::current().metrics().num_workers() });
+    /// assert_eq!(workers, 2);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.clone())
     }
 
     /// Spawns a task onto the runtime and returns a handle to await its output.
