@@ -23,10 +23,9 @@
 //! so the function keeps its name, visibility, return type and other attributes. With
 //! `timeout_ms`, that call runs inside `__private::run_with_timeout` on a thread of its own.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
-use syn::spanned::Spanned;
-use syn::{Attribute, ItemFn};
+use syn::{Attribute, Block, ItemFn};
 
 use crate::args::{Arguments, Config, Errors, Flavor, Kind};
 
@@ -112,7 +111,38 @@ fn is_test_attribute(attribute: &Attribute) -> bool {
 fn stand_in(mut function: ItemFn) -> TokenStream {
     function.sig.asyncness = None;
     function.block = syn::parse_quote!({ ::core::panic!() });
+    // The arguments of a stand-in go unused; one warning more would only distract.
+    function
+        .attrs
+        .push(syn::parse_quote!(#[allow(unused_variables)]));
     function.into_token_stream()
+}
+
+/// Where the body's value comes from: the first token of its last statement, or the closing
+/// brace of an empty body.
+fn body_end(block: &Block) -> Span {
+    block
+        .stmts
+        .last()
+        .and_then(|statement| statement.to_token_stream().into_iter().next())
+        .map_or_else(|| block.brace_token.span.close(), |token| token.span())
+}
+
+/// `tokens`, every one of them (and those inside groups) spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 fn expand_function(kind: Kind, config: &Config, mut function: ItemFn) -> TokenStream {
@@ -131,10 +161,13 @@ fn expand_function(kind: Kind, config: &Config, mut function: ItemFn) -> TokenSt
         builder.extend(quote!(.start_paused(#paused)));
     }
 
-    // Spanned at the body, so that a body whose type differs from the declared return type
-    // is reported there rather than at the attribute.
-    let run = quote_spanned! {block.span()=>
-        #fiber::__private::block_on(#attribute, &mut #builder, async move #block)
+    // Spanned at the body's last statement, so that a body whose type differs from the
+    // declared return type is reported there rather than at the attribute. The call's span
+    // is that of its first token, the crate path, so that path is spanned there too.
+    let end = body_end(block);
+    let fiber_at_end = respan(fiber.to_token_stream(), end);
+    let run = quote_spanned! {end=>
+        #fiber_at_end::__private::block_on(#attribute, &mut #builder, async move #block)
     };
     let body = match config.timeout_ms {
         None => run,
