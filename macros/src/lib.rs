@@ -19,19 +19,15 @@ mod expand;
 
 use args::Kind;
 
-/// Runs an `async fn` (usually `main`) to completion on a new fiber runtime.
-///
-/// Arguments: `worker_threads = N`, `flavor = "multi_thread" | "current_thread"`,
-/// `start_paused = bool`, `crate = "path::to::fiber"`. See `fiber::main` for the details.
+/// The attribute comes from the `fiber-macros` crate and is meant to be used through fiber,
+/// as `#[fiber::main]`, whose documentation tells its arguments and shows examples.
 #[proc_macro_attribute]
 pub fn main(arguments: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Main, arguments.into(), item.into()).into()
 }
 
-/// Turns an `async fn` into a `#[test]` that runs on a new fiber runtime (one worker unless
-/// told otherwise).
-///
-/// Arguments: those of `main`, plus `timeout_ms = N`. See `fiber::test` for the details.
+/// The attribute comes from the `fiber-macros` crate and is meant to be used through fiber,
+/// as `#[fiber::test]`, whose documentation tells its arguments and shows examples.
 #[proc_macro_attribute]
 pub fn test(arguments: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Test, arguments.into(), item.into()).into()

@@ -110,7 +110,4 @@ pub use fiber_macros::main;
 ///     Ok(())
 /// }
 /// ```
-///
-/// (A doctest is not built as a test, so the tests above are only shown here; the crate's
-/// own tests run them.)
 pub use fiber_macros::test;
