@@ -32,3 +32,6 @@ pub fn main(arguments: TokenStream, item: TokenStream) -> TokenStream {
 pub fn test(arguments: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Test, arguments.into(), item.into()).into()
 }
+
+#[cfg(test)]
+mod tests;
