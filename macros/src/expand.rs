@@ -120,7 +120,7 @@ fn stand_in(mut function: ItemFn) -> TokenStream {
 
 /// Where the body's value comes from: the first token of its last statement, or the closing
 /// brace of an empty body.
-fn body_end(block: &Block) -> Span {
+fn body_value_span(block: &Block) -> Span {
     block
         .stmts
         .last()
@@ -164,10 +164,10 @@ fn expand_function(kind: Kind, config: &Config, mut function: ItemFn) -> TokenSt
     // Spanned at the body's last statement, so that a body whose type differs from the
     // declared return type is reported there rather than at the attribute. The call's span
     // is that of its first token, the crate path, so that path is spanned there too.
-    let end = body_end(block);
-    let fiber_at_end = respan(fiber.to_token_stream(), end);
-    let run = quote_spanned! {end=>
-        #fiber_at_end::__private::block_on(#attribute, &mut #builder, async move #block)
+    let value_span = body_value_span(block);
+    let fiber_at_value = respan(fiber.to_token_stream(), value_span);
+    let run = quote_spanned! {value_span=>
+        #fiber_at_value::__private::block_on(#attribute, &mut #builder, async move #block)
     };
     let body = match config.timeout_ms {
         None => run,
