@@ -42,6 +42,17 @@
 //! assert_eq!(rt.block_on(handle).unwrap(), "done");
 //! ```
 //!
+//! An async `main`, or an async test, is one attribute away: [`#[fiber::main]`](main) and
+//! [`#[fiber::test]`](test) build the runtime and block on the function's body:
+//!
+//! ```
+//! #[fiber::main(worker_threads = 2)]
+//! async fn main() {
+//!     let answer = fiber::spawn(async { 6 * 7 }).await.unwrap();
+//!     assert_eq!(answer, 42);
+//! }
+//! ```
+//!
 //! A panicking task does not take its worker down; its handle reports the panic:
 //!
 //! ```
@@ -70,6 +81,7 @@ mod test_support;
 pub mod time;
 
 pub use combinators::{join_all, try_join_all};
+pub use macros::attributes::{main, test};
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
     Runtime, RuntimeMetrics, TryCurrentError, YieldNow,

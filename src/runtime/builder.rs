@@ -94,6 +94,39 @@ impl Builder {
         }
     }
 
+    /// A builder for a runtime with one worker thread; the future given to
+    /// [`block_on`](Runtime::block_on) runs on the calling thread.
+    ///
+    /// What `#[fiber::main(flavor = "current_thread")]` builds. Spawned tasks run on the one
+    /// worker, so they never run in parallel with each other.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.metrics().num_workers(), 1);
+    /// assert_eq!(rt.block_on(rt.spawn(async { 1 + 1 })).unwrap(), 2);
+    /// ```
+    pub fn new_current_thread() -> Builder {
+        let mut builder = Builder::new();
+        builder.worker_threads = Some(1);
+        builder
+    }
+
+    /// A builder for a runtime with a pool of worker threads, one per available CPU unless
+    /// [`worker_threads`](Builder::worker_threads) says otherwise: the same as
+    /// [`Builder::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new_multi_thread().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.metrics().num_workers(), 3);
+    /// ```
+    pub fn new_multi_thread() -> Builder {
+        Builder::new()
+    }
+
     /// Sets the number of worker threads; the runtime starts exactly this many.
     ///
     /// # Panics

@@ -1,0 +1,2 @@
+#[fiber::main]
+fn main() {}

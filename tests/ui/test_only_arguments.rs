@@ -1,0 +1,6 @@
+#[fiber::main(timeout_ms = 100)]
+async fn main() {}
+
+#[fiber::test]
+#[test]
+async fn marked_twice() {}

@@ -1,0 +1,2 @@
+#[fiber::main(workers = 4)]
+async fn main() {}

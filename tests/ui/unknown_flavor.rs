@@ -1,0 +1,2 @@
+#[fiber::main(flavor = "single_thread")]
+async fn main() {}
