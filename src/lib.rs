@@ -65,6 +65,7 @@ mod loom;
 mod macros;
 pub mod prelude;
 mod runtime;
+pub mod task;
 #[cfg(test)]
 mod test_support;
 pub mod time;
@@ -89,6 +90,8 @@ const _: fn() = || {
     send_sync::<JoinError>();
     send_sync::<RuntimeMetrics>();
     send_sync::<TryCurrentError>();
+    send_sync::<task::JoinSet<String>>();
+    send_sync::<task::AccessError>();
 };
 
 /// The README's code, compiled and run as a doctest so it cannot drift from the API.
