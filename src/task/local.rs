@@ -447,3 +447,99 @@ where
         ),
     }
 }
+
+/// Also run under Miri (`scripts/miri`): the paths where a local task's references meet
+/// other threads.
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+    use std::sync::mpsc;
+    use std::task::{Context, Poll, Waker};
+
+    use super::LocalSet;
+
+    /// A future that hands its waker to `wakers` at each of its first `rounds` polls, and
+    /// completes at the next.
+    fn wait_for_wake(
+        wakers: mpsc::Sender<Waker>,
+        rounds: usize,
+    ) -> impl std::future::Future<Output = ()> {
+        let mut polls = 0;
+        std::future::poll_fn(move |cx: &mut Context<'_>| {
+            polls += 1;
+            if polls > rounds {
+                return Poll::Ready(());
+            }
+            wakers.send(cx.waker().clone()).unwrap();
+            Poll::Pending
+        })
+    }
+
+    #[test]
+    fn local_tasks_woken_from_another_thread_finish_on_the_owner() {
+        let local = LocalSet::new();
+        let (wakers, waker_rx) = mpsc::channel();
+        let not_send = Rc::new(3);
+        let task = local.spawn_local({
+            let not_send = Rc::clone(&not_send);
+            async move {
+                wait_for_wake(wakers, 2).await;
+                *not_send * 2
+            }
+        });
+        let waker_thread = std::thread::spawn(move || {
+            for waker in waker_rx {
+                waker.wake();
+            }
+        });
+        let output = futures::executor::block_on(local.run_until(task)).unwrap();
+        assert_eq!(output, 6);
+        waker_thread.join().unwrap();
+    }
+
+    #[test]
+    fn an_abort_from_another_thread_is_carried_out_by_the_owner() {
+        let local = LocalSet::new();
+        let dropped = Rc::new(std::cell::Cell::new(false));
+        struct SetOnDrop(Rc<std::cell::Cell<bool>>);
+        impl Drop for SetOnDrop {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let guard = SetOnDrop(Rc::clone(&dropped));
+        let task = local.spawn_local(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        // One poll of the set runs the task once, after which it is idle.
+        futures::executor::block_on(local.run_until(async {}));
+        let abort = task.abort_handle();
+        std::thread::spawn(move || abort.abort()).join().unwrap();
+        let error = futures::executor::block_on(local.run_until(task)).unwrap_err();
+        assert!(error.is_cancelled());
+        assert!(dropped.get());
+    }
+
+    #[test]
+    fn dropping_the_set_cancels_idle_and_queued_tasks_while_wakers_live_elsewhere() {
+        let local = LocalSet::new();
+        let (wakers, waker_rx) = mpsc::channel();
+        let idle = local.spawn_local(wait_for_wake(wakers, usize::MAX));
+        // Run the set until the idle task has handed out its waker.
+        let waker = futures::executor::block_on(local.run_until(async {
+            loop {
+                if let Ok(waker) = waker_rx.try_recv() {
+                    break waker;
+                }
+                crate::yield_now().await;
+            }
+        }));
+        let queued = local.spawn_local(async { Rc::new(1) });
+        drop(local);
+        // The waker outlives the set and its wakes go nowhere.
+        std::thread::spawn(move || waker.wake()).join().unwrap();
+        assert!(futures::executor::block_on(idle).unwrap_err().is_cancelled());
+        assert!(futures::executor::block_on(queued).unwrap_err().is_cancelled());
+    }
+}
