@@ -539,7 +539,11 @@ mod tests {
         drop(local);
         // The waker outlives the set and its wakes go nowhere.
         std::thread::spawn(move || waker.wake()).join().unwrap();
-        assert!(futures::executor::block_on(idle).unwrap_err().is_cancelled());
-        assert!(futures::executor::block_on(queued).unwrap_err().is_cancelled());
+        assert!(futures::executor::block_on(idle)
+            .unwrap_err()
+            .is_cancelled());
+        assert!(futures::executor::block_on(queued)
+            .unwrap_err()
+            .is_cancelled());
     }
 }
