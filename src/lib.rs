@@ -70,7 +70,7 @@ pub mod task;
 mod test_support;
 pub mod time;
 
-pub use combinators::{join_all, try_join_all};
+pub use combinators::{join_all, try_join_all, FiberFutureExt};
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
     Runtime, RuntimeMetrics, TryCurrentError, YieldNow,
@@ -98,3 +98,8 @@ const _: fn() = || {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The code of docs/ecosystem.md, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/ecosystem.md")]
+pub struct EcosystemDoctests;
