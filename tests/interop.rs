@@ -343,13 +343,16 @@ fn futures_unordered_and_buffer_unordered_drive_spawned_work() {
     });
 }
 
+/// What happened (`enter NAME` or `event NAME`), and the name of the thread it happened on.
+type Entry = (String, Option<String>);
+
 /// A subscriber that records, with the name of the thread, every span entered and every
 /// event.
 #[derive(Clone, Default)]
 struct Recorder {
     next_id: Arc<AtomicU64>,
     names: Arc<Mutex<HashMap<u64, &'static str>>>,
-    log: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    log: Arc<Mutex<Vec<Entry>>>,
 }
 
 impl Recorder {

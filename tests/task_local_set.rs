@@ -155,7 +155,7 @@ fn dropping_the_set_drops_each_unfinished_task_once() {
 #[test]
 #[should_panic(expected = "`spawn_local` called outside a `LocalSet`")]
 fn spawn_local_outside_a_set_panics_with_a_clear_message() {
-    let _ = spawn_local(async {});
+    drop(spawn_local(async {}));
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn spawn_local_outside_a_set_panics_inside_a_runtime_too() {
     let panic = watchdog(|| {
         let rt = runtime();
         let task = rt.spawn(async {
-            let _ = spawn_local(async {});
+            drop(spawn_local(async {}));
         });
         rt.block_on(task).unwrap_err().into_panic()
     });
