@@ -110,14 +110,22 @@ fn dropping_a_set_cancels_its_running_tasks() {
         let set = rt.block_on(async {
             let mut set = JoinSet::new();
             let mut started_signals = Vec::new();
-            for _ in 0..8 {
+            for id in 0..8 {
                 let guard = drops.guard();
                 let (started, started_rx) = oneshot::channel::<()>();
                 started_signals.push(started_rx);
                 set.spawn(async move {
                     let _guard = guard;
                     started.send(()).unwrap();
-                    std::future::pending::<()>().await;
+                    if id % 2 == 0 {
+                        // Idle when aborted.
+                        std::future::pending::<()>().await;
+                    } else {
+                        // Busy: queued or being polled when aborted.
+                        loop {
+                            fiber::yield_now().await;
+                        }
+                    }
                 });
             }
             for signal in started_signals {
@@ -133,6 +141,8 @@ fn dropping_a_set_cancels_its_running_tasks() {
             while drops.count() < 8 {
                 fiber::time::sleep(Duration::from_millis(1)).await;
             }
+            // Time for a second, wrong drop to show up.
+            fiber::time::sleep(Duration::from_millis(10)).await;
         });
         assert_eq!(drops.count(), 8, "each future dropped exactly once");
     });
