@@ -304,3 +304,47 @@ fn a_panicking_local_task_reports_the_panic() {
         );
     });
 }
+
+#[test]
+fn an_abort_racing_the_drop_of_the_set_still_drops_on_the_owner() {
+    watchdog(|| {
+        let owner = std::thread::current().id();
+        for _ in 0..200 {
+            let local = LocalSet::new();
+            let dropped_on = Arc::new(std::sync::Mutex::new(Vec::new()));
+            struct RecordThread(Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>);
+            impl Drop for RecordThread {
+                fn drop(&mut self) {
+                    self.0.lock().unwrap().push(std::thread::current().id());
+                }
+            }
+            let record = RecordThread(Arc::clone(&dropped_on));
+            let task = local.spawn_local(async move {
+                let _record = record;
+                let _not_send = Rc::new(());
+                std::future::pending::<()>().await;
+            });
+            futures::executor::block_on(local.run_until(async {}));
+            let abort = task.abort_handle();
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let aborter = std::thread::spawn({
+                let start = Arc::clone(&start);
+                move || {
+                    start.wait();
+                    abort.abort();
+                }
+            });
+            start.wait();
+            drop(local);
+            aborter.join().unwrap();
+            assert_eq!(
+                *dropped_on.lock().unwrap(),
+                [owner],
+                "dropped once, on the owner"
+            );
+            assert!(futures::executor::block_on(task)
+                .unwrap_err()
+                .is_cancelled());
+        }
+    });
+}

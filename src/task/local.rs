@@ -351,11 +351,12 @@ impl Drop for LocalSet {
             }
             thread::yield_now();
         }
-        // Entries pushed since the last pop (wakes of finished tasks, which `push` drops once
-        // closed, raced with the close) are gone with the queue's lock, so nothing remains
-        // that points back at this set.
+        // The queue is empty now: plain entries stopped coming with the close, and held ones
+        // with the last task's completion. Were one left, it would keep this set's `Shared`
+        // alive through its task forever; it is released here, on the owner thread, in case.
         drop(tasks);
         let leftover = std::mem::take(&mut self.shared.lock().tasks);
+        debug_assert!(leftover.is_empty(), "a dropped LocalSet kept queued tasks");
         drop(leftover);
     }
 }
