@@ -229,7 +229,7 @@ impl<T> JoinSet<T> {
     /// # });
     /// ```
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        poll_fn(|cx| self.poll_join_next(Some(cx.waker()))).await
+        poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
     /// Returns the output of a task that has already finished, if there is one, without
@@ -251,15 +251,38 @@ impl<T> JoinSet<T> {
     /// # });
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
-        match self.poll_join_next(None) {
+        match self.poll_ready_entries(None) {
             Poll::Ready(output) => output,
             Poll::Pending => None,
         }
     }
 
+    /// Polls for the next finished task: [`join_next`](JoinSet::join_next) for code that
+    /// implements `Future` or `Stream` by hand.
+    ///
+    /// Returns `Ready(None)` when the set is empty, `Ready(Some(output))` for a finished task
+    /// (removing it from the set), or `Pending`, after which the waker of `cx` is woken when
+    /// a task finishes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// # fiber::block_on(async {
+    /// let mut set = fiber::task::JoinSet::new();
+    /// set.spawn(async { "polled by hand" });
+    /// let output = poll_fn(|cx| set.poll_join_next(cx)).await;
+    /// assert_eq!(output.unwrap().unwrap(), "polled by hand");
+    /// # });
+    /// ```
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_ready_entries(Some(cx.waker()))
+    }
+
     /// Polls the entries on the ready list until one has finished. With `owner`, the waker
     /// is kept to be woken by the next entry that becomes ready.
-    fn poll_join_next(&mut self, owner: Option<&Waker>) -> Poll<Option<Result<T, JoinError>>> {
+    fn poll_ready_entries(&mut self, owner: Option<&Waker>) -> Poll<Option<Result<T, JoinError>>> {
         loop {
             if self.len == 0 {
                 return Poll::Ready(None);
@@ -479,6 +502,29 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + 'static,
     {
         self.insert(crate::task::spawn_local(future))
+    }
+
+    /// Spawns a `!Send` `future` into `local`, as a task of this set. It runs when `local` is
+    /// driven.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let local = fiber::task::LocalSet::new();
+    /// let mut set = fiber::task::JoinSet::new();
+    /// let name = Rc::new("local");
+    /// set.spawn_local_on(async move { name.len() }, &local);
+    /// let output = local.block_on(&rt, set.join_next()).unwrap().unwrap();
+    /// assert_eq!(output, 5);
+    /// ```
+    pub fn spawn_local_on<F>(&mut self, future: F, local: &crate::task::LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local.spawn_local(future))
     }
 }
 
