@@ -450,8 +450,8 @@ where
 }
 
 /// Also run under Miri (`scripts/miri`): the paths where a local task's references meet
-/// other threads.
-#[cfg(test)]
+/// other threads. (Not under loom, whose types only work inside a model.)
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::rc::Rc;
     use std::sync::mpsc;
