@@ -151,7 +151,9 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // SAFETY: the future and its output are `Send`, so any thread may poll or drop them.
+    // SAFETY: the contract of `new_local_task` keeps a future and an output that are not
+    // `Send` on one thread; these are `Send`, so any thread may poll or drop them, and any
+    // scheduler will do.
     unsafe { new_local_task(future, scheduler) }
 }
 
@@ -177,7 +179,7 @@ where
 ///
 /// # Safety
 ///
-/// `scheduler` only runs the `Notified`s it is given (and drops held ones, whose drop
+/// Unless `F` and `F::Output` are `Send`: `scheduler` only runs the `Notified`s it is given (and drops held ones, whose drop
 /// cancels the task) on one thread, the owner; its `may_drop_future_here` is false on every
 /// other thread; and the owner cancels every task still in its owner list (or runs it to
 /// completion) before it goes away, so that no future outlives the owner's presence.
