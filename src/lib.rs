@@ -76,11 +76,12 @@ mod loom;
 mod macros;
 pub mod prelude;
 mod runtime;
+pub mod task;
 #[cfg(test)]
 mod test_support;
 pub mod time;
 
-pub use combinators::{join_all, try_join_all};
+pub use combinators::{join_all, try_join_all, FiberFutureExt};
 pub use macros::attributes::{main, test};
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
@@ -101,9 +102,16 @@ const _: fn() = || {
     send_sync::<JoinError>();
     send_sync::<RuntimeMetrics>();
     send_sync::<TryCurrentError>();
+    send_sync::<task::JoinSet<String>>();
+    send_sync::<task::AccessError>();
 };
 
 /// The README's code, compiled and run as a doctest so it cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The code of docs/ecosystem.md, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/ecosystem.md")]
+pub struct EcosystemDoctests;

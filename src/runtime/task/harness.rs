@@ -32,8 +32,8 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
 
 pub(super) unsafe fn poll<F, S>(ptr: NonNull<Header>, held: bool)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the vtable guarantees the pointer's type; the caller's `Notified` keeps it alive.
@@ -120,8 +120,8 @@ where
 /// The caller holds `RUNNING` and a reference on a live task of this type; both are consumed.
 unsafe fn pending<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller holds RUNNING and a reference on a live task of this type.
@@ -184,8 +184,8 @@ fn cancel_future<F: Future, S>(cell: &Cell<F, S>) {
 /// for freeing it). The caller holds RUNNING.
 fn complete<F, S>(ptr: NonNull<Header>, references: usize)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller holds RUNNING on a live task of this type. (A local, not a
@@ -227,8 +227,8 @@ where
 /// The caller owns `count` references to a live task of this type.
 unsafe fn drop_reference<F, S>(ptr: NonNull<Header>, count: usize)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller holds references, so the header is alive.
@@ -240,8 +240,8 @@ where
 
 pub(super) unsafe fn schedule<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller holds a reference of its own for the whole call (the `Notified` we
@@ -268,20 +268,30 @@ pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
 
 pub(super) unsafe fn cancel<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller holds a reference and just took RUNNING for this cancellation.
     let cell = unsafe { cell::<F, S>(ptr) };
+    if !cell.scheduler.may_drop_future_here() {
+        // A local task's `!Send` future may only be dropped on its owner's thread: hand the
+        // task, RUNNING included, to the owner's queue as a held `Notified`, whose run sees
+        // CANCELLED and drops the future there. It takes a reference of its own; the
+        // caller's keeps `cell.scheduler` alive for the call, even if the owner completes
+        // the task meanwhile.
+        cell.header.state.ref_inc();
+        cell.scheduler.schedule(Notified::held(ptr));
+        return;
+    }
     cancel_future(cell);
     complete::<F, S>(ptr, 0);
 }
 
 pub(super) unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, out: *mut (), waker: &Waker)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the JoinHandle's reference keeps the task alive.
@@ -339,8 +349,8 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
 
 pub(super) unsafe fn drop_join_handle<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the JoinHandle's reference keeps the task alive until the end of this function.

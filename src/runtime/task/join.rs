@@ -33,7 +33,8 @@ pub struct JoinHandle<T> {
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: `&JoinHandle` only allows `abort`, `abort_handle` and `is_finished`. They touch the
 // atomic state word, and `abort` of an idle task drops its future on the calling thread,
-// which is sound from any thread because spawned futures are `Send`.
+// which is sound from any thread because spawned futures are `Send`; a `LocalSet`'s task
+// (whose future need not be) is handed to its owner's thread instead (`harness::cancel`).
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
@@ -161,7 +162,8 @@ pub struct AbortHandle {
 }
 
 // SAFETY: an `AbortHandle` only touches the task's atomic state word and, when cancelling an
-// idle task, drops its `Send` future; it never reaches the output.
+// idle task, drops its `Send` future (or hands a local task's to its owner's thread, see
+// `harness::cancel`); it never reaches the output.
 unsafe impl Send for AbortHandle {}
 // SAFETY: as above; every method takes `&self` and is synchronised by the state word.
 unsafe impl Sync for AbortHandle {}

@@ -31,7 +31,8 @@
 //! - **`Waker`** ([`waker`]): touches only the state word, and hands a new `Notified` to the
 //!   scheduler when it moves an idle task to `NOTIFIED`.
 //! - **An aborting thread** borrows the `JoinHandle`'s reference; if the task is idle it takes
-//!   `RUNNING` itself and drops the future there.
+//!   `RUNNING` itself and drops the future there (for a `LocalSet`'s task on another
+//!   thread, it hands the task, `RUNNING` and all, to the owner's queue instead).
 //!
 //! The stage is thus touched by exactly one thread at a time: the holder of `RUNNING` before
 //! completion, the `JoinHandle` after it (or the completing worker, when no handle is left).
@@ -48,6 +49,12 @@
 //! panic, or a cancellation) the future is dropped, the output stored, the task leaves the
 //! owner list, `COMPLETE` is set and the join waker woken. The allocation is freed when the
 //! last reference goes.
+//!
+//! # Local tasks
+//!
+//! A `LocalSet`'s tasks hold futures that are not `Send`. They use the same cell and the
+//! same transitions; their scheduler keeps the future on the set's thread (see
+//! [`new_local_task`] for the argument).
 
 mod cell;
 mod error;
@@ -142,6 +149,15 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
     /// Removes a completed task from the owner list, returning the list's reference.
     fn release(&self, task: NonNull<Header>) -> Option<Task>;
+
+    /// Whether the calling thread may drop the task's future. Always for `Send` futures;
+    /// for a `LocalSet`'s tasks only on the set's own thread. Where it may not, a
+    /// cancellation that would drop an idle task's future on the spot (an `abort` from
+    /// another thread) queues the task instead, still holding `RUNNING`, so that its owner
+    /// drops the future when it runs the queued entry.
+    fn may_drop_future_here(&self) -> bool {
+        true
+    }
 }
 
 /// Allocates a task for `future`: the owner list's reference, the first `Notified`, and the
@@ -150,6 +166,47 @@ pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Task, Notified, JoinHa
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the contract of `new_local_task` keeps a future and an output that are not
+    // `Send` on one thread; these are `Send`, so any thread may poll or drop them, and any
+    // scheduler will do.
+    unsafe { new_local_task(future, scheduler) }
+}
+
+/// [`new_task`] for a future that need not be `Send`, for a `LocalSet`.
+///
+/// `Notified`, `Task` and `JoinHandle` are `Send` (the handle if the output is), so the
+/// references to such a task do travel; what keeps the future on its thread is that only
+/// the owner thread ever touches the stage while the future is in it:
+///
+/// - every `Notified` is run only by the owner (the scheduler queues them for it, and only
+///   the owner takes them out);
+/// - an abort from another thread does not drop an idle future there: the scheduler's
+///   [`may_drop_future_here`](Schedule::may_drop_future_here) says no, and the task goes
+///   to the owner's queue instead (see `harness::cancel`);
+/// - the owner list's reference (the `Task`) is cancelled by the owner, and is released
+///   only on completion, so no release on another thread (a waker's, a `Notified`'s) can
+///   free a task whose future is still alive;
+/// - the output goes to the `JoinHandle`, which is `Send` only if the output is, or is
+///   dropped on completion, by the owner.
+///
+/// A waker of such a task may be woken or dropped on any thread: it only touches the state
+/// word and hands a `Notified` to the scheduler, which is `Send + Sync`.
+///
+/// # Safety
+///
+/// Unless `F` and `F::Output` are `Send`: `scheduler` only runs the `Notified`s it is given (and drops held ones, whose drop
+/// cancels the task) on one thread, the owner; its `may_drop_future_here` is false on every
+/// other thread; and the owner cancels every task still in its owner list (or runs it to
+/// completion) before it goes away, so that no future outlives the owner's presence.
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    scheduler: S,
+) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     let ptr = cell::Cell::allocate(future, scheduler);

@@ -17,8 +17,10 @@ use super::harness;
 /// bytes, so the lowest bit of the pointer marks a held one.
 pub(crate) struct Notified(NonNull<Header>);
 
-// SAFETY: tasks only hold `Send` futures and outputs, and every shared field of the header
-// is synchronised through the state word, so a reference may move between threads.
+// SAFETY: every shared field of the header is synchronised through the state word, so a
+// reference may move between threads. Spawned tasks hold `Send` futures and outputs; a
+// `LocalSet`'s tasks do not, and their scheduler only runs (or, held, drops) their
+// `Notified`s on the set's thread (see `new_local_task`).
 unsafe impl Send for Notified {}
 
 /// The pointer bit that marks a held `Notified`.
@@ -44,7 +46,7 @@ impl Notified {
         Notified(unsafe { NonNull::new_unchecked(tagged) })
     }
 
-    pub(super) fn is_held(&self) -> bool {
+    pub(crate) fn is_held(&self) -> bool {
         self.0.as_ptr() as usize & HELD != 0
     }
 
@@ -117,7 +119,8 @@ impl std::fmt::Debug for Notified {
 /// shutdown.
 pub(crate) struct Task(NonNull<Header>);
 
-// SAFETY: as for `Notified`.
+// SAFETY: as for `Notified`; a `LocalSet` keeps its tasks' `Task`s on its own thread, where
+// it cancels them.
 unsafe impl Send for Task {}
 
 impl Task {
