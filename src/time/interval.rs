@@ -239,11 +239,51 @@ impl Interval {
 }
 
 /// The first instant `scheduled + k * period` (k >= 1) strictly after `now`.
+///
+/// Counted in `u128` nanoseconds: a short period after a long stall is more periods behind
+/// than a `u32` (which `Duration::checked_mul` takes) can count.
 fn first_tick_after(scheduled: Instant, period: Duration, now: Instant) -> Instant {
+    let period_nanos = period.as_nanos();
     let behind = now.saturating_duration_since(scheduled).as_nanos();
-    let periods = behind / period.as_nanos() + 1;
-    let offset = period
-        .checked_mul(u32::try_from(periods).unwrap_or(u32::MAX))
-        .unwrap_or(Duration::MAX);
+    let offset_nanos = (behind / period_nanos + 1) * period_nanos;
+    const NANOS_PER_SECOND: u128 = 1_000_000_000;
+    let offset = u64::try_from(offset_nanos / NANOS_PER_SECOND).map_or(Duration::MAX, |secs| {
+        // The remainder of a division by 10^9 fits in a u32.
+        Duration::new(secs, (offset_nanos % NANOS_PER_SECOND) as u32)
+    });
     add_or_far_future(scheduled, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1 ns interval stalled for ten seconds is 10^10 periods behind, more than fits in a
+    /// `u32`: the tick after the skip must still be in the future, and on the schedule.
+    #[test]
+    fn skip_after_more_periods_than_fit_in_u32_lands_in_the_future() {
+        let scheduled = Instant::now();
+        let period = Duration::from_nanos(1);
+        let now = scheduled + Duration::from_secs(10);
+        let next = first_tick_after(scheduled, period, now);
+        assert!(next > now, "the tick after a skip was in the past");
+        assert_eq!(next - now, Duration::from_nanos(1));
+    }
+
+    #[test]
+    fn skip_keeps_the_schedule_of_a_long_period() {
+        let scheduled = Instant::now();
+        let period = Duration::from_millis(10);
+        let now = scheduled + Duration::from_millis(35);
+        assert_eq!(
+            first_tick_after(scheduled, period, now),
+            scheduled + Duration::from_millis(40)
+        );
+        // Exactly on a tick: the next one is a whole period later.
+        let now = scheduled + Duration::from_millis(40);
+        assert_eq!(
+            first_tick_after(scheduled, period, now),
+            scheduled + Duration::from_millis(50)
+        );
+    }
 }
