@@ -5,6 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_core::Stream;
+
 use super::sleep::add_or_far_future;
 use super::{sleep_until, Sleep};
 
@@ -235,6 +237,34 @@ impl Interval {
     /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed_tick_behavior = behavior;
+    }
+}
+
+/// An interval is an endless stream of its ticks: each item is the scheduled instant that
+/// [`tick`](Interval::tick) would return. It never ends (`poll_next` never returns
+/// `Ready(None)`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::StreamExt;
+/// use fiber::time::interval;
+///
+/// fiber::block_on(async {
+///     let ticks: Vec<_> = interval(Duration::from_millis(2)).take(3).collect().await;
+///     assert_eq!(ticks[2] - ticks[0], Duration::from_millis(4));
+/// });
+/// ```
+impl Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
     }
 }
 
