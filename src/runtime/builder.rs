@@ -32,6 +32,7 @@ pub struct Builder {
     thread_name: String,
     thread_stack_size: Option<usize>,
     hooks: Hooks,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -56,6 +57,7 @@ impl Builder {
             thread_name: "fiber-worker".to_owned(),
             thread_stack_size: None,
             hooks: Hooks::default(),
+            start_paused: false,
         }
     }
 
@@ -161,6 +163,25 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime with its clock paused, as if the first thing it did were
+    /// [`fiber::time::pause`](crate::time::pause): for tests that sleep for long virtual
+    /// times in a few milliseconds. Off by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = fiber::Builder::new().worker_threads(1).start_paused(true).build().unwrap();
+    /// let start = Instant::now();
+    /// rt.block_on(fiber::time::sleep(Duration::from_secs(3600)));
+    /// assert!(start.elapsed() < Duration::from_secs(3600));
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
     /// Starts the worker threads and returns the runtime.
     ///
     /// # Errors
@@ -195,6 +216,7 @@ impl Builder {
             remote_spawned: CachePadded(AtomicU64::new(0)),
             hooks: self.hooks.clone(),
             epoch: std::time::Instant::now(),
+            clock: Arc::new(crate::time::Clock::new(self.start_paused)),
         });
         let mut runtime = Runtime::new_with(Handle { shared });
         for (index, deque) in deques.into_iter().enumerate() {
@@ -219,6 +241,7 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("on_thread_start", &self.hooks.on_thread_start.is_some())
             .field("on_thread_stop", &self.hooks.on_thread_stop.is_some())
+            .field("start_paused", &self.start_paused)
             .finish()
     }
 }

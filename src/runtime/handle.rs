@@ -165,7 +165,8 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _context = context::enter_block_on(self);
-        block_on::block_on(future)
+        let blocker = crate::time::BlockerGuard::enter(&self.shared.clock);
+        block_on::block_on(future, Some((&self.shared, &blocker)))
     }
 }
 

@@ -10,7 +10,7 @@
 
 mod block_on;
 mod builder;
-mod context;
+pub(crate) mod context;
 mod handle;
 mod metrics;
 #[allow(clippy::module_inception)]

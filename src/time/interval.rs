@@ -34,7 +34,7 @@ use super::{sleep_until, Sleep};
 /// });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(super::now(), period)
 }
 
 /// Creates an [`Interval`] whose first tick is at `start` and then every `period`.
@@ -159,7 +159,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.sleep.deadline();
-        let now = Instant::now();
+        let now = self.sleep.now();
         let on_schedule = add_or_far_future(scheduled, self.period);
         let next = if now < on_schedule {
             on_schedule
@@ -190,7 +190,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        let next = add_or_far_future(Instant::now(), self.period);
+        let next = add_or_far_future(self.sleep.now(), self.period);
         Pin::new(&mut self.sleep).reset(next);
     }
 

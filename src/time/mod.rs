@@ -43,6 +43,7 @@
 //! Deadlines too far away to represent (`Duration::MAX`) become instants decades ahead:
 //! they never fire in practice, and wait in the wheel's top level without waking the driver.
 
+mod clock;
 mod driver;
 mod error;
 mod interval;
@@ -50,6 +51,8 @@ mod sleep;
 mod timeout;
 mod wheel;
 
+pub(crate) use clock::{BlockerGuard, Clock, ParkedThread};
+pub use clock::{advance, now, pause, resume};
 pub(crate) use driver::fire_due;
 pub use error::Elapsed;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};

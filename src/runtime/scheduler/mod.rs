@@ -18,6 +18,7 @@
 //! when no other worker is already searching for work, so a burst of spawns costs one wake.
 
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -79,6 +80,8 @@ pub(crate) struct Shared {
     pub(crate) hooks: Hooks,
     /// The origin of the timestamps in the metrics.
     pub(crate) epoch: std::time::Instant,
+    /// The runtime's clock, which tests may pause (`fiber::time::pause`).
+    pub(crate) clock: Arc<crate::time::Clock>,
 }
 
 impl Shared {
