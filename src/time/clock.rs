@@ -199,7 +199,10 @@ impl Clock {
         let Some(stored) = state.timers.get_mut(&(deadline, id)) else {
             return false;
         };
-        if !stored.as_ref().is_some_and(|stored| stored.will_wake(waker)) {
+        if !stored
+            .as_ref()
+            .is_some_and(|stored| stored.will_wake(waker))
+        {
             // Swapped under the lock: cloning a waker runs its own code, but only code that
             // may not reach timers (a clone never wakes or drops a task).
             let old = stored.replace(waker.clone());

@@ -48,11 +48,12 @@ mod driver;
 mod error;
 mod interval;
 mod sleep;
+mod slots;
 mod timeout;
 mod wheel;
 
-pub(crate) use clock::{BlockerGuard, Clock, ParkedThread};
 pub use clock::{advance, now, pause, resume};
+pub(crate) use clock::{BlockerGuard, Clock, ParkedThread};
 pub(crate) use driver::fire_due;
 pub use error::Elapsed;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
@@ -66,8 +67,8 @@ pub fn __registered_timers() -> usize {
     driver::registered_timers().0
 }
 
-/// How many timer slots the driver has allocated (it never frees them; they are reused).
-/// Not part of the public API: a hook for fiber's own tests.
+/// How many timer slots are allocated (reused by later timers, and freed after a burst of
+/// timers beyond a reserve). Not part of the public API: a hook for fiber's own tests.
 #[doc(hidden)]
 pub fn __timer_slots() -> usize {
     driver::registered_timers().1

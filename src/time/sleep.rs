@@ -29,7 +29,9 @@ use super::driver::Registration;
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
     let clock = clock::current_virtual();
-    let now = clock.as_ref().map_or_else(Instant::now, |clock| clock.now());
+    let now = clock
+        .as_ref()
+        .map_or_else(Instant::now, |clock| clock.now());
     Sleep::new(add_or_far_future(now, duration), clock)
 }
 

@@ -18,8 +18,8 @@
 //! when no other worker is already searching for work, so a burst of spawns costs one wake.
 
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_deque::Stealer;
