@@ -444,21 +444,16 @@ pub fn resume() {
 /// # Examples
 ///
 /// ```
-/// use std::pin::pin;
 /// use std::time::Duration;
 /// use fiber::time::{advance, sleep};
 ///
 /// let rt = fiber::Builder::new().worker_threads(1).start_paused(true).build().unwrap();
 /// rt.block_on(async {
-///     let mut short = pin!(sleep(Duration::from_secs(10)));
-///     let mut long = pin!(sleep(Duration::from_secs(20)));
-///     let waker = futures::task::noop_waker();
-///     let mut cx = std::task::Context::from_waker(&waker);
-///     assert!(short.as_mut().poll(&mut cx).is_pending());
-///     assert!(long.as_mut().poll(&mut cx).is_pending());
+///     let short = sleep(Duration::from_secs(10));
+///     let long = sleep(Duration::from_secs(20));
 ///     advance(Duration::from_secs(15)).await;
-///     assert!(short.as_mut().poll(&mut cx).is_ready());
-///     assert!(long.as_mut().poll(&mut cx).is_pending());
+///     assert!(short.is_elapsed());
+///     assert!(!long.is_elapsed());
 /// });
 /// ```
 pub async fn advance(duration: Duration) {

@@ -13,7 +13,8 @@ use super::driver::Registration;
 /// Waits until `duration` has elapsed.
 ///
 /// The deadline is computed now, when `sleep` is called, not when the future is first
-/// polled. A zero duration completes on the first poll. A duration too long to add to the
+/// polled: from [`Instant::now`], or from the runtime's paused clock (see
+/// [`pause`](super::pause)) when called inside a runtime whose clock has been paused. A zero duration completes on the first poll. A duration too long to add to the
 /// current instant (such as [`Duration::MAX`]) never completes in practice; see
 /// [`sleep_until`].
 ///
@@ -72,7 +73,8 @@ pub(super) fn add_or_far_future(now: Instant, duration: Duration) -> Instant {
 ///
 /// A `Sleep` does nothing until first polled. If its deadline has not passed then, it
 /// registers a timer with fiber's timer driver; dropping the `Sleep` cancels that timer and
-/// frees its slot. Unlike some runtimes' sleeps, it is `Unpin`: it can be polled through
+/// frees its slot. A `Sleep` made, or first polled, inside a runtime whose clock has been
+/// paused (see [`pause`](super::pause)) counts its deadline on that runtime's clock. Unlike some runtimes' sleeps, it is `Unpin`: it can be polled through
 /// `&mut` without pinning.
 ///
 /// # Examples
