@@ -75,6 +75,21 @@ fn sleeps_complete_in_deadline_order() {
 }
 
 #[test]
+fn the_clock_waits_for_a_woken_block_on_before_jumping_again() {
+    watchdog(|| {
+        let rt = paused_runtime(2);
+        rt.block_on(async {
+            let start = now();
+            let later = fiber::spawn(async { sleep(Duration::from_secs(20)).await });
+            sleep(Duration::from_secs(10)).await;
+            assert_eq!(now() - start, Duration::from_secs(10));
+            later.await.unwrap();
+            assert_eq!(now() - start, Duration::from_secs(20));
+        });
+    });
+}
+
+#[test]
 fn a_timeout_over_a_pending_future_elapses_in_a_paused_runtime() {
     watchdog(|| {
         let rt = paused_runtime(1);

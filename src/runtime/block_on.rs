@@ -83,6 +83,10 @@ pub(crate) fn block_on<F: Future>(
 /// it is idle, so that the clock may jump to its next timer once the workers are idle too.
 #[cold]
 fn wait_counted(parker: &Arc<Parker>, shared: &Shared) {
+    if parker.notified.swap(false, Ordering::Acquire) {
+        // Woken while it polled: poll again at once.
+        return;
+    }
     let thread: Arc<dyn ParkedThread> = parker.clone();
     if shared.clock.blocker_parks(thread.clone()) {
         // The workers may all be parked already, with nobody left to notice the idle

@@ -382,8 +382,10 @@ impl Worker<'_> {
             }
             // Tests only: a paused clock jumps to its next timer when the whole runtime is
             // idle, and the tasks that timer wakes come here, to this worker's queue.
-            let all_parked = || shared.parked.load(Ordering::SeqCst) == shared.num_workers();
-            if shared.clock.auto_advance(all_parked) {
+            let idle = || {
+                shared.parked.load(Ordering::SeqCst) == shared.num_workers() && !shared.has_work()
+            };
+            if shared.clock.auto_advance(idle) {
                 shared.parked.fetch_sub(1, Ordering::SeqCst);
                 if let Some(task) = self.next_local() {
                     return Some(task);
