@@ -23,6 +23,8 @@
 //! - a shard lock (`Shard::state`, "the driver lock" below) is taken by the driver thread, by
 //!   a worker firing its shard's timers, and by `Registration` (register, reschedule,
 //!   cancel); it may be followed by a slot lock, never the reverse, and no thread holds two;
+//! - the shared slot pool's lock (`POOL`) may be taken under a shard lock (to refill or
+//!   spill its free list), or alone (to trim the pool), never the other way round;
 //! - a slot lock (`Slot::waker`) guards one timer's waker and is held only to swap it;
 //!   a slot's generation changes only while both locks are held;
 //! - no waker is cloned, woken or dropped while either lock is held: wakers are cloned
