@@ -135,3 +135,14 @@ fn huge_periods_do_not_overflow() {
 fn a_zero_period_panics_with_a_clear_message() {
     let _ = interval(Duration::ZERO);
 }
+
+#[test]
+fn an_interval_is_a_stream_of_its_scheduled_ticks() {
+    use futures::StreamExt;
+    watchdog(|| {
+        let start = Instant::now();
+        let ticks: Vec<Instant> = block_on(interval_at(start, PERIOD).take(3).collect());
+        assert_eq!(ticks, [start, start + PERIOD, start + 2 * PERIOD]);
+        assert!(Instant::now() >= start + 2 * PERIOD);
+    });
+}

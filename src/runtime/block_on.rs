@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
+use super::scheduler::Scheduler;
+use crate::time::{BlockerGuard, ParkedThread};
+
 struct Parker {
     notified: AtomicBool,
     thread: Thread,
@@ -29,6 +32,12 @@ impl Wake for Parker {
     }
 }
 
+impl ParkedThread for Parker {
+    fn is_woken(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+}
+
 struct ThreadParker {
     parker: Arc<Parker>,
     waker: Waker,
@@ -44,9 +53,12 @@ thread_local! {
     };
 }
 
-/// Polls `future` on this thread until it completes. The caller has checked that blocking
-/// here is allowed.
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+/// Polls `future` on this thread until it completes, inside `runtime` if given (and
+/// counted by its clock as `blocker`). The caller has checked that blocking here is allowed.
+pub(crate) fn block_on<F: Future>(
+    future: F,
+    runtime: Option<(&Scheduler, &BlockerGuard<'_>)>,
+) -> F::Output {
     let mut future = pin!(future);
     PARKER.with(|ThreadParker { parker, waker }| {
         let mut cx = Context::from_waker(waker);
@@ -54,10 +66,40 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
             }
-            // `park` may return spuriously; only a wake counts.
-            while !parker.notified.swap(false, Ordering::Acquire) {
-                thread::park();
+            match runtime {
+                Some((scheduler, blocker)) if blocker.is_counted() => {
+                    wait_counted(parker, scheduler)
+                }
+                // `park` may return spuriously; only a wake counts.
+                _ => {
+                    while !parker.notified.swap(false, Ordering::Acquire) {
+                        thread::park();
+                    }
+                }
             }
         }
     })
+}
+
+/// Waits for a wake while the runtime's paused clock counts this thread: it tells the clock
+/// it is idle, so that the clock may jump to its next timer once the workers are idle too.
+#[cold]
+fn wait_counted(parker: &Arc<Parker>, scheduler: &Scheduler) {
+    if parker.notified.swap(false, Ordering::Acquire) {
+        // Woken while it polled: poll again at once.
+        return;
+    }
+    let thread: Arc<dyn ParkedThread> = parker.clone();
+    if scheduler.clock().blocker_parks(thread.clone()) {
+        // The workers may all be parked already, with nobody left to notice the idle
+        // runtime: wake one to look.
+        scheduler.notify_parked();
+    }
+    while !parker.notified.load(Ordering::Acquire) {
+        thread::park();
+    }
+    // Still flagged as woken while it leaves the clock's idle list, so that the clock never
+    // sees it idle from now on.
+    scheduler.clock().blocker_wakes(&thread);
+    parker.notified.store(false, Ordering::Release);
 }

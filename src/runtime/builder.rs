@@ -9,6 +9,7 @@ use super::context;
 use super::handle::Handle;
 use super::runtime::Runtime;
 use super::scheduler::{worker, Scheduler};
+use crate::time::Clock;
 
 /// A thread start or stop hook.
 type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
@@ -67,6 +68,7 @@ pub struct Builder {
     thread_name: String,
     thread_stack_size: Option<usize>,
     hooks: Hooks,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -91,6 +93,7 @@ impl Builder {
             thread_name: "fiber-worker".to_owned(),
             thread_stack_size: None,
             hooks: Hooks::default(),
+            start_paused: false,
         }
     }
 
@@ -229,6 +232,25 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime with its clock paused, as if the first thing it did were
+    /// [`fiber::time::pause`](crate::time::pause): for tests that sleep for long virtual
+    /// times in a few milliseconds. Off by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = fiber::Builder::new().worker_threads(1).start_paused(true).build().unwrap();
+    /// let start = Instant::now();
+    /// rt.block_on(fiber::time::sleep(Duration::from_secs(3600)));
+    /// assert!(start.elapsed() < Duration::from_secs(3600));
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
     /// Starts the worker threads and returns the runtime.
     ///
     /// # Errors
@@ -248,7 +270,10 @@ impl Builder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let (scheduler, deques) = Scheduler::new(workers);
+        crate::time::find_clocks_with(|| {
+            context::try_current().map(|scheduler| scheduler.clock().clone())
+        });
+        let (scheduler, deques) = Scheduler::new(workers, Clock::new(self.start_paused));
         // From here on, an early return drops `runtime`, which stops the workers started.
         let runtime = Runtime::from_handle(Handle {
             scheduler: scheduler.clone(),
@@ -283,6 +308,7 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("on_thread_start", &self.hooks.on_thread_start.is_some())
             .field("on_thread_stop", &self.hooks.on_thread_stop.is_some())
+            .field("start_paused", &self.start_paused)
             .finish()
     }
 }

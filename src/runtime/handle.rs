@@ -159,7 +159,8 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _context = context::enter_block_on(&self.scheduler);
-        block_on::block_on(future)
+        let blocker = crate::time::BlockerGuard::enter(self.scheduler.clock());
+        block_on::block_on(future, Some((&self.scheduler, &blocker)))
     }
 }
 

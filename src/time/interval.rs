@@ -5,6 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_core::Stream;
+
 use super::sleep::add_or_far_future;
 use super::{sleep_until, Sleep};
 
@@ -32,7 +34,7 @@ use super::{sleep_until, Sleep};
 /// });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(super::now(), period)
 }
 
 /// Creates an [`Interval`] whose first tick is at `start` and then every `period`.
@@ -157,7 +159,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.sleep.deadline();
-        let now = Instant::now();
+        let now = self.sleep.now();
         let on_schedule = add_or_far_future(scheduled, self.period);
         let next = if now < on_schedule {
             on_schedule
@@ -188,7 +190,7 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        let next = add_or_far_future(Instant::now(), self.period);
+        let next = add_or_far_future(self.sleep.now(), self.period);
         Pin::new(&mut self.sleep).reset(next);
     }
 
@@ -238,12 +240,80 @@ impl Interval {
     }
 }
 
+/// An interval is an endless stream of its ticks: each item is the scheduled instant that
+/// [`tick`](Interval::tick) would return. It never ends (`poll_next` never returns
+/// `Ready(None)`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::StreamExt;
+/// use fiber::time::interval;
+///
+/// fiber::block_on(async {
+///     let ticks: Vec<_> = interval(Duration::from_millis(2)).take(3).collect().await;
+///     assert_eq!(ticks[2] - ticks[0], Duration::from_millis(4));
+/// });
+/// ```
+impl Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
+}
+
 /// The first instant `scheduled + k * period` (k >= 1) strictly after `now`.
+///
+/// Counted in `u128` nanoseconds: a short period after a long stall is more periods behind
+/// than a `u32` (which `Duration::checked_mul` takes) can count.
 fn first_tick_after(scheduled: Instant, period: Duration, now: Instant) -> Instant {
+    let period_nanos = period.as_nanos();
     let behind = now.saturating_duration_since(scheduled).as_nanos();
-    let periods = behind / period.as_nanos() + 1;
-    let offset = period
-        .checked_mul(u32::try_from(periods).unwrap_or(u32::MAX))
-        .unwrap_or(Duration::MAX);
+    let offset_nanos = (behind / period_nanos + 1) * period_nanos;
+    const NANOS_PER_SECOND: u128 = 1_000_000_000;
+    let offset = u64::try_from(offset_nanos / NANOS_PER_SECOND).map_or(Duration::MAX, |secs| {
+        // The remainder of a division by 10^9 fits in a u32.
+        Duration::new(secs, (offset_nanos % NANOS_PER_SECOND) as u32)
+    });
     add_or_far_future(scheduled, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1 ns interval stalled for ten seconds is 10^10 periods behind, more than fits in a
+    /// `u32`: the tick after the skip must still be in the future, and on the schedule.
+    #[test]
+    fn skip_after_more_periods_than_fit_in_u32_lands_in_the_future() {
+        let scheduled = Instant::now();
+        let period = Duration::from_nanos(1);
+        let now = scheduled + Duration::from_secs(10);
+        let next = first_tick_after(scheduled, period, now);
+        assert!(next > now, "the tick after a skip was in the past");
+        assert_eq!(next - now, Duration::from_nanos(1));
+    }
+
+    #[test]
+    fn skip_keeps_the_schedule_of_a_long_period() {
+        let scheduled = Instant::now();
+        let period = Duration::from_millis(10);
+        let now = scheduled + Duration::from_millis(35);
+        assert_eq!(
+            first_tick_after(scheduled, period, now),
+            scheduled + Duration::from_millis(40)
+        );
+        // Exactly on a tick: the next one is a whole period later.
+        let now = scheduled + Duration::from_millis(40);
+        assert_eq!(
+            first_tick_after(scheduled, period, now),
+            scheduled + Duration::from_millis(50)
+        );
+    }
 }

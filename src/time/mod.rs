@@ -1,55 +1,100 @@
-//! Timers: [`sleep`](sleep()), [`timeout`](timeout()) and [`interval`](interval()).
+//! Timers: [`sleep`](sleep()), [`timeout`](timeout()) and [`interval`](interval()), and a
+//! clock that tests can pause.
 //!
-//! # Design
+//! # What you get
 //!
-//! Timers work under any executor, not only fiber's: `futures::executor::block_on(sleep(d))`
-//! completes. They need no runtime context because one global driver thread, `fiber-timer`,
-//! fires them. It is started lazily by the first timer that has to wait, and it sleeps until
-//! the next deadline with [`std::thread::park_timeout`] (a futex wait on Linux). Registering a
-//! timer earlier than the one it sleeps for unparks it; with no timer pending it parks
-//! without a timeout and uses no CPU. A thread of its own keeps timer precision independent
-//! of how busy or blocked the executor's workers are, and lets timers serve every executor
-//! in the process.
+//! - **Any executor.** Timers need no runtime: `futures::executor::block_on(sleep(d))`
+//!   completes, and so does a `sleep` awaited under another runtime. A global timer thread
+//!   fires them, started by the first timer that has to wait.
+//! - **Never early, about a millisecond late.** Time is counted in ticks of one
+//!   millisecond and deadlines are rounded up to the next tick, so a timer never fires
+//!   before its deadline, and fires within about a millisecond after it on an idle machine.
+//!   fiber's own workers fire due timers between polls too, so a busy runtime keeps them on
+//!   time.
+//! - **Cheap.** A [`Sleep`] costs nothing until first polled. Registering, resetting and
+//!   cancelling a timer are O(1) and, once warm, allocate nothing; a fired timer completes
+//!   without taking a lock. Memory follows the most timers pending at once in the whole
+//!   process, and is given back within a few seconds after a burst.
+//! - **No overflow.** [`Duration::MAX`](std::time::Duration::MAX) and deadlines near it
+//!   neither overflow nor panic: such timers never fire in practice.
+//! - **A paused clock for tests.** [`pause`], [`advance`], [`resume`] and
+//!   [`Builder::start_paused`](crate::Builder::start_paused) stop one runtime's time, so a
+//!   test of an hour-long timeout runs in milliseconds: while paused, the runtime's time
+//!   moves only when [`advance`] is called or when the whole runtime is idle, and then
+//!   straight to the next timer. Other runtimes, and timers outside any runtime, keep real
+//!   time. [`now`] tells the current runtime's time.
 //!
-//! Timers are kept in a few shards (twice as many as the machine has cores), each a wheel
-//! behind its own lock; every thread registers in the shard it was dealt on first use, so
-//! workers registering timers at once do not contend. fiber's own workers help fire them:
-//! whenever they look at the injector (every 61 polls, or about every 50 µs when polls are
-//! long), and before they look for work elsewhere, they fire the due timers of
-//! their own shard (if no other thread is firing them at that moment). A task
-//! whose timer a worker fires is queued on that worker, with no hand-off from the driver
-//! thread through the runtime's channel, and busy workers keep timers on time even when the
-//! driver thread waits for a CPU behind them.
+//! # Examples
 //!
-//! The pieces:
+//! ```
+//! use std::time::Duration;
+//! use fiber::time::{interval, sleep, timeout};
 //!
-//! - `wheel.rs`: a hierarchical timing wheel, six levels of 64 one-millisecond slots,
-//!   where inserting, removing and rescheduling a timer are O(1);
-//! - `driver.rs`: the global driver: the shards (a wheel and a slot pool behind a mutex
-//!   each), the driver thread, and the `Registration` a timer holds once it has been polled;
-//! - `sleep.rs`: [`Sleep`], the one timer future; [`Timeout`] (`timeout.rs`) and [`Interval`]
-//!   (`interval.rs`) are built on it, and [`Elapsed`] (`error.rs`) is the timeout's error.
+//! fiber::block_on(async {
+//!     sleep(Duration::from_millis(5)).await;
 //!
-//! A `Sleep` costs nothing until first polled. If its deadline has not passed by then, it
-//! takes a slot (a generation counter and the waker) from its shard's pool and links it
-//! into the wheel: no allocation once the pool has grown to the most timers pending at
-//! once. Deadlines are rounded up to the next millisecond tick, so a timer never fires
-//! early. When a timer falls due, the driver bumps its slot's generation and wakes the
-//! waker after releasing the wheel's lock: no waker runs under it, so a waker that drops
-//! other timers cannot deadlock. Once fired, a `Sleep` completes without taking any lock.
-//! Dropping a pending `Sleep` unlinks it and returns its slot; resetting one moves it in the
-//! wheel, or takes a new slot if it had fired.
+//!     let slow = sleep(Duration::from_secs(60));
+//!     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
 //!
-//! Deadlines too far away to represent (`Duration::MAX`) become instants decades ahead:
-//! they never fire in practice, and wait in the wheel's top level without waking the driver.
+//!     let mut ticks = interval(Duration::from_millis(2));
+//!     let first = ticks.tick().await;
+//!     let second = ticks.tick().await;
+//!     assert_eq!(second - first, Duration::from_millis(2));
+//! });
+//! ```
+//!
+//! Under a paused clock, an hour passes at once:
+//!
+//! ```
+//! use std::time::Duration;
+//! use fiber::time::{now, sleep};
+//!
+//! let rt = fiber::Builder::new().worker_threads(1).start_paused(true).build().unwrap();
+//! rt.block_on(async {
+//!     let start = now();
+//!     sleep(Duration::from_secs(3600)).await;
+//!     assert!(now() - start >= Duration::from_secs(3600));
+//! });
+//! ```
 
+// # Design
+//
+// One global driver thread, `fiber-timer`, fires timers; it sleeps until the next deadline
+// with `park_timeout` (a futex wait on Linux), a registration earlier than the one it sleeps
+// for unparks it, and with no timer pending it parks for good. A thread of its own keeps
+// precision independent of how busy the executor's workers are, and lets timers serve
+// every executor in the process.
+//
+// Timers are kept in shards (twice as many as the machine has cores), each a hierarchical
+// timing wheel (six levels of 64 one-millisecond slots: inserting, removing and moving a
+// timer are O(1)) behind its own lock; a thread registers in the shard it was dealt on
+// first use, so workers registering timers at once do not contend. fiber's workers fire
+// the due timers of their own shard whenever they look at the injector and before they
+// look for work elsewhere, so a woken task is queued on the worker that fired its timer.
+//
+// A polled `Sleep` takes a slot (a generation counter and the waker) from its shard's free
+// list, which refills from and spills to one process-wide pool; the driver frees slots the
+// pool did not need for a whole second, beyond a reserve. When a timer falls due, the
+// driver bumps its slot's generation and wakes the waker after releasing the wheel's lock:
+// no waker runs under a lock, so a waker that drops other timers cannot deadlock. The slot
+// goes back to a free list at once; its `Sleep` reads the generation to learn that it
+// fired, and holds the slot (a count keeps it from being freed) until dropped.
+//
+// Each runtime owns a clock. Until it is paused it is a flag, and timers go straight to
+// the driver. Once paused, the runtime's timers keep their own timeline, which the last
+// worker to park (or a parking `block_on` thread) moves to the earliest deadline.
+
+mod clock;
 mod driver;
 mod error;
 mod interval;
 mod sleep;
+mod slots;
 mod timeout;
 mod wheel;
 
+pub use clock::{advance, now, pause, resume};
+pub(crate) use clock::{find_clocks_with, BlockerGuard, Clock, ParkedThread};
 pub(crate) use driver::fire_due;
 pub use error::Elapsed;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
@@ -63,8 +108,8 @@ pub fn __registered_timers() -> usize {
     driver::registered_timers().0
 }
 
-/// How many timer slots the driver has allocated (it never frees them; they are reused).
-/// Not part of the public API: a hook for fiber's own tests.
+/// How many timer slots are allocated (reused by later timers, and freed after a burst of
+/// timers beyond a reserve). Not part of the public API: a hook for fiber's own tests.
 #[doc(hidden)]
 pub fn __timer_slots() -> usize {
     driver::registered_timers().1

@@ -201,6 +201,18 @@ impl<T: Timer> Wheel<T> {
         self.elapsed = self.elapsed.max(now);
     }
 
+    /// Frees the vectors of the empty slots, which keep the capacity of the most timers
+    /// they ever held; called after a burst of timers.
+    pub(super) fn shrink(&mut self) {
+        for level in &mut self.levels {
+            for entries in &mut level.slots {
+                if entries.is_empty() {
+                    *entries = Vec::new();
+                }
+            }
+        }
+    }
+
     fn next_slot(&self) -> Option<NextSlot> {
         // The first non-empty level holds the earliest slot (see the module docs).
         let (level, occupied) = self

@@ -43,6 +43,11 @@ impl Idle {
         }
     }
 
+    /// How many workers are parked (or about to park).
+    pub(crate) fn num_parked(&self) -> usize {
+        self.parked.load(Ordering::SeqCst)
+    }
+
     /// Whether some worker is parked (a cheap, possibly stale look for the periodic check).
     #[inline]
     pub(crate) fn any_parked(&self) -> bool {

@@ -69,6 +69,7 @@ use self::idle::Idle;
 use self::metrics::WorkerMetrics;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{new_task, Header, JoinHandle, Notified, Schedule, Task};
+use crate::time::Clock;
 
 /// What travels on the injector channel.
 pub(crate) enum Message {
@@ -107,11 +108,13 @@ pub(crate) struct Scheduler {
     remote_spawned: CachePadded<AtomicU64>,
     /// The origin of the timestamps in the metrics.
     epoch: Instant,
+    /// The runtime's clock, which tests may pause (`fiber::time::pause`).
+    clock: Arc<Clock>,
 }
 
 impl Scheduler {
     /// A scheduler for `workers` workers, and the local deque each one is to run with.
-    pub(crate) fn new(workers: usize) -> (Arc<Scheduler>, Vec<Deque<Notified>>) {
+    pub(crate) fn new(workers: usize, clock: Clock) -> (Arc<Scheduler>, Vec<Deque<Notified>>) {
         let deques: Vec<Deque<Notified>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let (sender, receiver) = crossbeam_channel::unbounded();
         let scheduler = Scheduler {
@@ -129,6 +132,7 @@ impl Scheduler {
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
             remote_spawned: CachePadded::new(AtomicU64::new(0)),
             epoch: Instant::now(),
+            clock: Arc::new(clock),
         };
         (Arc::new(scheduler), deques)
     }
@@ -222,6 +226,10 @@ impl Scheduler {
     /// Worker `index`'s counters.
     pub(crate) fn worker_metrics(&self, index: usize) -> &WorkerMetrics {
         &self.metrics[index]
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<Clock> {
+        &self.clock
     }
 
     pub(crate) fn epoch(&self) -> Instant {

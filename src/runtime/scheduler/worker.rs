@@ -378,6 +378,17 @@ impl Worker<'_> {
                 scheduler.idle.unpark();
                 continue;
             }
+            // Tests only: a paused clock jumps to its next timer when the whole runtime is
+            // idle, and the tasks that timer wakes come here, to this worker's queue.
+            let idle =
+                || scheduler.idle.num_parked() == scheduler.num_workers() && !scheduler.has_work();
+            if scheduler.clock.auto_advance(idle) {
+                scheduler.idle.unpark();
+                if let Some(task) = self.next_local() {
+                    return Some(task);
+                }
+                continue;
+            }
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
