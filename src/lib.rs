@@ -65,6 +65,7 @@ mod loom;
 mod macros;
 pub mod prelude;
 mod runtime;
+pub mod task;
 #[cfg(test)]
 mod test_support;
 pub mod time;

@@ -2,7 +2,7 @@
 //!
 //! Each thread keeps one parker and one waker for it, made on first use, so a warm
 //! `block_on` allocates nothing: it polls, and between polls parks the thread (a futex wait
-//! on Linux) until the waker fires.
+//! on Linux) until the waker fires. Each poll gets a fresh cooperative budget ([`coop`]).
 
 use std::future::Future;
 use std::pin::pin;
@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
+
+use super::coop;
 
 struct Parker {
     notified: AtomicBool,
@@ -51,7 +53,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     PARKER.with(|ThreadParker { parker, waker }| {
         let mut cx = Context::from_waker(waker);
         loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return output;
             }
             // `park` may return spuriously; only a wake counts.

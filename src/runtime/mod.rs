@@ -5,12 +5,15 @@
 //! - [`scheduler`] is where woken tasks go (the queues and the parking protocol);
 //!   [`worker`] is the loop each worker thread runs.
 //! - [`task`] is the task allocation and its state machine.
+//! - [`coop`] is the budget that makes a task yield after finding fiber's resources
+//!   ready many times in a row.
 //! - [`park`] drives `block_on` on the calling thread; [`context`] tells code which runtime
 //!   (and which worker) it runs on.
 
 mod block_on;
 mod builder;
 mod context;
+pub(crate) mod coop;
 mod handle;
 mod metrics;
 #[allow(clippy::module_inception)]

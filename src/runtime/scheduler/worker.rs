@@ -10,10 +10,10 @@ use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::{Message, Shared};
-use crate::runtime::context;
 use crate::runtime::handle::Handle;
 use crate::runtime::metrics::{self, WorkerMetrics};
 use crate::runtime::task::{self, Header, Notified};
+use crate::runtime::{context, coop};
 use crate::time;
 
 /// The most polls a worker runs from its own queues before it looks at the injector (and
@@ -207,7 +207,7 @@ impl Worker<'_> {
             metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
-            task.run();
+            coop::budget(|| task.run());
             self.core.current.set(None);
         }
         self.record_busy_time();

@@ -1,0 +1,5 @@
+//! Tasks: opting a future out of the cooperative budget.
+
+mod unconstrained;
+
+pub use unconstrained::{unconstrained, Unconstrained};
