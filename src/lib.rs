@@ -73,7 +73,7 @@ pub mod time;
 pub use combinators::{join_all, try_join_all};
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
-    Runtime, RuntimeMetrics, TryCurrentError, YieldNow,
+    Runtime, RuntimeMetrics, SlowPoll, TryCurrentError, YieldNow,
 };
 
 #[doc(hidden)]
@@ -90,6 +90,7 @@ const _: fn() = || {
     send_sync::<JoinError>();
     send_sync::<RuntimeMetrics>();
     send_sync::<TryCurrentError>();
+    send_sync::<SlowPoll>();
 };
 
 /// The README's code, compiled and run as a doctest so it cannot drift from the API.

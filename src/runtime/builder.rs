@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
@@ -10,6 +11,7 @@ use super::handle::Handle;
 use super::runtime::Runtime;
 use super::scheduler::worker;
 use super::scheduler::{CachePadded, Shared};
+use super::slow_poll::{SlowPoll, SlowPollConfig};
 use super::task::list::OwnedTasks;
 use super::Hooks;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ pub struct Builder {
     thread_name: String,
     thread_stack_size: Option<usize>,
     hooks: Hooks,
+    slow_poll: SlowPollConfig,
 }
 
 impl Default for Builder {
@@ -56,6 +59,7 @@ impl Builder {
             thread_name: "fiber-worker".to_owned(),
             thread_stack_size: None,
             hooks: Hooks::default(),
+            slow_poll: SlowPollConfig::default(),
         }
     }
 
@@ -161,6 +165,70 @@ impl Builder {
         self
     }
 
+    /// Times every poll of a task and reports those that take longer than `threshold`: they
+    /// are counted in [`RuntimeMetrics::slow_polls_count`](crate::RuntimeMetrics::slow_polls_count)
+    /// and handed to the [`on_slow_poll`](Builder::on_slow_poll) hook. A slow poll holds up
+    /// every other task queued on its worker; this finds the task that blocks (by where it
+    /// was spawned).
+    ///
+    /// Off by default: without a threshold, polls are not timed at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Builder::new()
+    ///     .worker_threads(1)
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(20)) })).unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// // The worker counts the slow poll just after it returns.
+    /// let metrics = rt.metrics();
+    /// drop(rt);
+    /// assert_eq!(metrics.slow_polls_count(), 1);
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.slow_poll.threshold = Some(threshold);
+        self
+    }
+
+    /// Runs `f` on the worker thread after each poll that took longer than the
+    /// [`slow_poll_threshold`](Builder::slow_poll_threshold) (without a threshold, it never
+    /// runs). It gets how long the poll took and where the task was spawned. A panic in `f`
+    /// is caught: the worker goes on.
+    ///
+    /// `f` runs on the worker before it polls its next task, so it should be quick: log,
+    /// count, or send the report elsewhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let slow = Arc::new(AtomicUsize::new(0));
+    /// let counter = slow.clone();
+    /// let rt = fiber::Builder::new()
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .on_slow_poll(move |poll: &fiber::SlowPoll| {
+    ///         eprintln!("{poll}");
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(20)) })).unwrap();
+    /// drop(rt);
+    /// assert_eq!(slow.load(Ordering::SeqCst), 1);
+    /// ```
+    pub fn on_slow_poll<F: Fn(&SlowPoll) + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.slow_poll.hook = Some(Arc::new(f));
+        self
+    }
+
     /// Starts the worker threads and returns the runtime.
     ///
     /// # Errors
@@ -194,6 +262,7 @@ impl Builder {
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
             remote_spawned: CachePadded(AtomicU64::new(0)),
             hooks: self.hooks.clone(),
+            slow_poll: self.slow_poll.clone(),
             epoch: std::time::Instant::now(),
         });
         let mut runtime = Runtime::new_with(Handle { shared });
@@ -219,6 +288,8 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("on_thread_start", &self.hooks.on_thread_start.is_some())
             .field("on_thread_stop", &self.hooks.on_thread_stop.is_some())
+            .field("slow_poll_threshold", &self.slow_poll.threshold)
+            .field("on_slow_poll", &self.slow_poll.hook.is_some())
             .finish()
     }
 }

@@ -19,6 +19,7 @@ pub(crate) struct WorkerMetrics {
     /// does not hold yet, so the view stays live without a clock read per poll.
     pub(crate) busy_since: AtomicU64,
     pub(crate) spawned: AtomicU64,
+    pub(crate) slow_polls: AtomicU64,
 }
 
 impl WorkerMetrics {
@@ -201,5 +202,31 @@ impl RuntimeMetrics {
     /// ```
     pub fn worker_busy_duration(&self, worker: usize) -> Duration {
         self.worker(worker).busy(&self.handle.shared.epoch)
+    }
+
+    /// How many polls took longer than the
+    /// [`slow_poll_threshold`](crate::Builder::slow_poll_threshold), on all workers; always
+    /// 0 without a threshold. A worker counts a slow poll right after it returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Builder::new()
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let metrics = rt.metrics();
+    /// drop(rt);
+    /// assert_eq!(metrics.slow_polls_count(), 0);
+    /// ```
+    pub fn slow_polls_count(&self) -> u64 {
+        let workers = &self.handle.shared.metrics;
+        workers
+            .iter()
+            .map(|worker| worker.0.slow_polls.load(Ordering::Relaxed))
+            .sum()
     }
 }

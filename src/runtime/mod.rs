@@ -4,6 +4,7 @@
 //!   anywhere.
 //! - [`scheduler`] is where woken tasks go (the queues and the parking protocol);
 //!   [`worker`] is the loop each worker thread runs.
+//! - [`slow_poll`] times polls and reports the slow ones, when asked to.
 //! - [`task`] is the task allocation and its state machine.
 //! - [`coop`] is the budget that makes a task yield after finding fiber's resources
 //!   ready many times in a row.
@@ -19,6 +20,7 @@ mod metrics;
 #[allow(clippy::module_inception)]
 mod runtime;
 mod scheduler;
+mod slow_poll;
 pub(crate) mod task;
 mod yield_now;
 
@@ -29,6 +31,7 @@ pub use builder::Builder;
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
 pub use runtime::{EnterGuard, Runtime};
+pub use slow_poll::SlowPoll;
 pub use task::{AbortHandle, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 

@@ -25,6 +25,7 @@ use crossbeam_deque::Stealer;
 
 use crate::runtime::handle::Handle;
 use crate::runtime::metrics::WorkerMetrics;
+use crate::runtime::slow_poll::SlowPollConfig;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{Header, Notified, Schedule, Task};
 use crate::runtime::{context, Hooks};
@@ -77,6 +78,7 @@ pub(crate) struct Shared {
     /// task they run.
     pub(crate) remote_spawned: CachePadded<AtomicU64>,
     pub(crate) hooks: Hooks,
+    pub(crate) slow_poll: SlowPollConfig,
     /// The origin of the timestamps in the metrics.
     pub(crate) epoch: std::time::Instant,
 }

@@ -12,6 +12,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use super::{Message, Shared};
 use crate::runtime::handle::Handle;
 use crate::runtime::metrics::{self, WorkerMetrics};
+use crate::runtime::slow_poll::SlowPoll;
 use crate::runtime::task::{self, Header, Notified};
 use crate::runtime::{context, coop};
 use crate::time;
@@ -149,6 +150,8 @@ struct Worker<'a> {
     busy_since: Instant,
     /// Scratch space for the wakers of timers this worker fires.
     due_timers: Vec<Waker>,
+    /// Polls longer than this are reported; `None` (the default) times no poll.
+    slow_poll_threshold: Option<Duration>,
 }
 
 /// Runs worker `index` of the runtime until it shuts down.
@@ -173,6 +176,7 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         stopping: false,
         busy_since: Instant::now(),
         due_timers: Vec::new(),
+        slow_poll_threshold: handle.shared.slow_poll.threshold,
     };
     {
         let _context = context::enter_worker(&handle, &core);
@@ -207,11 +211,29 @@ impl Worker<'_> {
             metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
-            coop::budget(|| task.run());
+            match self.slow_poll_threshold {
+                None => {
+                    coop::budget(|| task.run());
+                }
+                Some(threshold) => self.run_timed(task, threshold),
+            }
             self.core.current.set(None);
         }
         self.record_busy_time();
         self.core.metrics().set_parked();
+    }
+
+    /// Runs `task`, timing the poll, and reports it if it took longer than `threshold`.
+    fn run_timed(&mut self, task: Notified, threshold: Duration) {
+        let start = Instant::now();
+        let spawned_at = coop::budget(|| task.run());
+        let duration = start.elapsed();
+        // Only a poll of the future counts: not a cancellation, nor a task found finished.
+        if let (true, Some(spawned_at)) = (duration > threshold, spawned_at) {
+            metrics::add(&self.core.metrics().slow_polls, 1);
+            let slow = SlowPoll::new(duration, spawned_at);
+            self.shared().slow_poll.report(&slow);
+        }
     }
 
     /// The next task to run, or `None` when the runtime shuts down.

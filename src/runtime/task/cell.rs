@@ -147,7 +147,9 @@ mod tests {
     use crate::runtime::Handle;
 
     /// A 32-byte future.
-    struct Big([u64; 4]);
+    struct Big {
+        _bytes: [u64; 4],
+    }
 
     impl Future for Big {
         type Output = ();
