@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
-use super::cell::{Cell, Header};
+use super::cell::{Cell, Header, Running};
 use super::error::JoinError;
 use super::raw::Notified;
 use super::state::{TransitionToIdle, TransitionToRunning};
@@ -68,9 +68,14 @@ where
     }
     // We hold RUNNING on a task that is not complete, so the stage holds the future.
     let spawned_at = cell.stage.with(|stage| {
-        // SAFETY: as above; nobody writes the stage while we hold RUNNING.
-        let running = unsafe { &(*stage).running };
-        running.spawned_at
+        // SAFETY: as above; nobody writes the stage while we hold RUNNING. Only the field is
+        // read, through raw pointers: a reference to the whole `Running` would also cover
+        // the future, and reading through it would invalidate the pointers that a pinned,
+        // self-referential future holds into itself.
+        unsafe {
+            let running = std::ptr::addr_of!((*stage).running).cast::<Running<F>>();
+            std::ptr::addr_of!((*running).spawned_at).read()
+        }
     });
 
     // SAFETY: the worker's reference keeps the task alive for as long as this waker is used,
