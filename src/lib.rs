@@ -85,7 +85,7 @@ pub use combinators::{join_all, try_join_all, FiberFutureExt};
 pub use macros::attributes::{main, test};
 pub use runtime::{
     block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
-    Runtime, RuntimeMetrics, TryCurrentError, YieldNow,
+    Runtime, RuntimeMetrics, SlowPoll, TryCurrentError, YieldNow,
 };
 
 #[doc(hidden)]
@@ -104,6 +104,7 @@ const _: fn() = || {
     send_sync::<TryCurrentError>();
     send_sync::<task::JoinSet<String>>();
     send_sync::<task::AccessError>();
+    send_sync::<SlowPoll>();
 };
 
 /// The README's code, compiled and run as a doctest so it cannot drift from the API.

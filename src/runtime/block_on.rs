@@ -2,7 +2,7 @@
 //!
 //! Each thread keeps one parker and one waker for it, made on first use, so a warm
 //! `block_on` allocates nothing: it polls, and between polls parks the thread (a futex wait
-//! on Linux) until the waker fires.
+//! on Linux) until the waker fires. Each poll gets a fresh cooperative budget ([`coop`]).
 
 use std::future::Future;
 use std::pin::pin;
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
+use super::coop;
 use super::scheduler::Scheduler;
 use crate::time::{BlockerGuard, ParkedThread};
 
@@ -63,7 +64,7 @@ pub(crate) fn block_on<F: Future>(
     PARKER.with(|ThreadParker { parker, waker }| {
         let mut cx = Context::from_waker(waker);
         loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return output;
             }
             match runtime {

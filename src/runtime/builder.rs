@@ -4,11 +4,13 @@ use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::context;
 use super::handle::Handle;
 use super::runtime::Runtime;
-use super::scheduler::{worker, Scheduler};
+use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
+use super::scheduler::{worker, Config as SchedulerConfig, Scheduler};
 use crate::time::Clock;
 
 /// A thread start or stop hook.
@@ -69,6 +71,7 @@ pub struct Builder {
     thread_stack_size: Option<usize>,
     hooks: Hooks,
     start_paused: bool,
+    slow_poll: SlowPollConfig,
 }
 
 impl Default for Builder {
@@ -94,6 +97,7 @@ impl Builder {
             thread_stack_size: None,
             hooks: Hooks::default(),
             start_paused: false,
+            slow_poll: SlowPollConfig::default(),
         }
     }
 
@@ -251,6 +255,70 @@ impl Builder {
         self
     }
 
+    /// Times every poll of a task and reports those that take longer than `threshold`: they
+    /// are counted in [`RuntimeMetrics::slow_polls_count`](crate::RuntimeMetrics::slow_polls_count)
+    /// and handed to the [`on_slow_poll`](Builder::on_slow_poll) hook. A slow poll holds up
+    /// every other task queued on its worker; this finds the task that blocks (by where it
+    /// was spawned).
+    ///
+    /// Off by default: without a threshold, polls are not timed at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Builder::new()
+    ///     .worker_threads(1)
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(20)) })).unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// // The worker counts the slow poll just after it returns.
+    /// let metrics = rt.metrics();
+    /// drop(rt);
+    /// assert_eq!(metrics.slow_polls_count(), 1);
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.slow_poll.threshold = Some(threshold);
+        self
+    }
+
+    /// Runs `f` on the worker thread after each poll that took longer than the
+    /// [`slow_poll_threshold`](Builder::slow_poll_threshold) (without a threshold, it never
+    /// runs). It gets how long the poll took and where the task was spawned. A panic in `f`
+    /// is caught: the worker goes on.
+    ///
+    /// `f` runs on the worker before it polls its next task, so it should be quick: log,
+    /// count, or send the report elsewhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let slow = Arc::new(AtomicUsize::new(0));
+    /// let counter = slow.clone();
+    /// let rt = fiber::Builder::new()
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .on_slow_poll(move |poll: &fiber::SlowPoll| {
+    ///         eprintln!("{poll}");
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(20)) })).unwrap();
+    /// drop(rt);
+    /// assert_eq!(slow.load(Ordering::SeqCst), 1);
+    /// ```
+    pub fn on_slow_poll<F: Fn(&SlowPoll) + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.slow_poll.hook = Some(Arc::new(f));
+        self
+    }
+
     /// Starts the worker threads and returns the runtime.
     ///
     /// # Errors
@@ -273,7 +341,11 @@ impl Builder {
         crate::time::find_clocks_with(|| {
             context::try_current().map(|scheduler| scheduler.clock().clone())
         });
-        let (scheduler, deques) = Scheduler::new(workers, Clock::new(self.start_paused));
+        let (scheduler, deques) = Scheduler::new(SchedulerConfig {
+            workers,
+            clock: Clock::new(self.start_paused),
+            slow_poll: self.slow_poll.clone(),
+        });
         // From here on, an early return drops `runtime`, which stops the workers started.
         let runtime = Runtime::from_handle(Handle {
             scheduler: scheduler.clone(),
@@ -309,6 +381,8 @@ impl fmt::Debug for Builder {
             .field("on_thread_start", &self.hooks.on_thread_start.is_some())
             .field("on_thread_stop", &self.hooks.on_thread_stop.is_some())
             .field("start_paused", &self.start_paused)
+            .field("slow_poll_threshold", &self.slow_poll.threshold)
+            .field("on_slow_poll", &self.slow_poll.hook.is_some())
             .finish()
     }
 }

@@ -107,6 +107,7 @@ impl Handle {
     /// let handle = rt.handle().spawn(async { "hello" });
     /// assert_eq!(rt.block_on(handle).unwrap(), "hello");
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -117,6 +118,7 @@ impl Handle {
 
     /// `spawn`, with this handle becoming the task's reference to its runtime.
     #[inline]
+    #[track_caller]
     pub(crate) fn spawn_owned<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

@@ -139,6 +139,30 @@ impl RuntimeMetrics {
     pub fn worker_busy_duration(&self, worker: usize) -> Duration {
         self.worker(worker).busy(&self.scheduler.epoch())
     }
+
+    /// How many polls took longer than the
+    /// [`slow_poll_threshold`](crate::Builder::slow_poll_threshold), on all workers; always
+    /// 0 without a threshold. A worker counts a slow poll right after it returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Builder::new()
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// let metrics = rt.metrics();
+    /// drop(rt);
+    /// assert_eq!(metrics.slow_polls_count(), 0);
+    /// ```
+    pub fn slow_polls_count(&self) -> u64 {
+        (0..self.scheduler.num_workers())
+            .map(|worker| self.worker(worker).slow_polls.load(Ordering::Relaxed))
+            .sum()
+    }
 }
 
 impl std::fmt::Debug for RuntimeMetrics {

@@ -6,13 +6,15 @@
 //!   down on drop; [`handle`] reaches the runtime from anywhere.
 //! - [`scheduler`] is the multi-thread scheduler: the queues, the worker loop, parking, and
 //!   the shutdown protocol.
-//! - [`task`] is the task allocation and its state machine.
+//! - [`task`] is the task allocation and its state machine; [`coop`] is the budget that
+//!   makes a task yield after finding fiber's resources ready many times in a row.
 //! - [`block_on`] drives a future on the calling thread; [`context`] tells code which runtime
 //!   it runs in.
 
 mod block_on;
 mod builder;
 mod context;
+pub(crate) mod coop;
 mod handle;
 mod metrics;
 #[allow(clippy::module_inception)]
@@ -28,6 +30,7 @@ pub use builder::Builder;
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
 pub use runtime::{EnterGuard, Runtime};
+pub use scheduler::slow_poll::SlowPoll;
 pub use task::{AbortHandle, JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 

@@ -86,6 +86,7 @@ impl Runtime {
     /// let handle = rt.spawn(async { 2 + 2 });
     /// assert_eq!(rt.block_on(handle).unwrap(), 4);
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

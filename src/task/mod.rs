@@ -6,6 +6,8 @@
 //!   set aborts them.
 //! - [`LocalSet`] and [`spawn_local`]: tasks whose futures are not `Send` (they hold an `Rc`,
 //!   a `RefCell`...), run on the thread that owns the set.
+//! - [`unconstrained`]: opts a future out of the cooperative budget that makes a task yield
+//!   after finding fiber's resources (timers, join handles, sockets) ready many times in a row.
 //! - [`task_local!`](crate::task_local) and [`LocalKey`]: values scoped to a task, that
 //!   follow it from worker to worker.
 //!
@@ -37,8 +39,10 @@
 mod join_set;
 mod local;
 mod task_local;
+mod unconstrained;
 
 pub use crate::runtime::{spawn, yield_now, AbortHandle, JoinError, JoinHandle, YieldNow};
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalSet, RunUntil};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
+pub use unconstrained::{unconstrained, Unconstrained};

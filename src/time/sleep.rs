@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::clock::{self, Clock, Timeline};
 use super::driver::Registration;
+use crate::runtime::coop;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -286,8 +287,12 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // An elapsed sleep is a ready resource: a task looping over `sleep(Duration::ZERO)`
+        // must yield once its budget is spent (see `coop`).
+        let coop = std::task::ready!(coop::poll_proceed(cx));
         let this = self.get_mut();
         if this.elapsed {
+            coop.made_progress();
             return Poll::Ready(());
         }
         if this.clock.is_none() && this.wait.is_none() {
@@ -305,6 +310,7 @@ impl Future for Sleep {
         };
         if fired {
             this.elapsed = true;
+            coop.made_progress();
             Poll::Ready(())
         } else {
             Poll::Pending

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use super::{sleep, sleep_until, Elapsed, Sleep};
+use crate::runtime::coop;
 
 /// Runs `future` for at most `duration`.
 ///
@@ -132,6 +133,8 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        Pin::new(this.sleep).poll(cx).map(|()| Err(Elapsed))
+        // The timer is looked at whatever budget the inner future left: a future that spends
+        // the whole budget at every poll must still time out.
+        coop::with_unconstrained(|| Pin::new(this.sleep).poll(cx)).map(|()| Err(Elapsed))
     }
 }

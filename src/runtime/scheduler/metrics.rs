@@ -17,6 +17,7 @@ pub(crate) struct WorkerMetrics {
     /// does not hold yet, so the view stays live without a clock read per poll.
     pub(crate) busy_since: AtomicU64,
     pub(crate) spawned: AtomicU64,
+    pub(crate) slow_polls: AtomicU64,
 }
 
 impl WorkerMetrics {

@@ -52,6 +52,7 @@
 pub(crate) mod current;
 pub(crate) mod idle;
 pub(crate) mod metrics;
+pub(crate) mod slow_poll;
 pub(crate) mod worker;
 
 use std::future::Future;
@@ -67,6 +68,7 @@ use crossbeam_utils::CachePadded;
 
 use self::idle::Idle;
 use self::metrics::WorkerMetrics;
+use self::slow_poll::SlowPollConfig;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{new_task, Header, JoinHandle, Notified, Schedule, Task};
 use crate::time::Clock;
@@ -80,6 +82,13 @@ pub(crate) enum Message {
     Unpark,
     /// Stop: the runtime is shutting down.
     Shutdown,
+}
+
+/// What a scheduler is made of, from the runtime's `Builder`.
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) clock: Clock,
+    pub(crate) slow_poll: SlowPollConfig,
 }
 
 /// The state shared by a runtime's handles, its workers and its tasks.
@@ -106,6 +115,7 @@ pub(crate) struct Scheduler {
     /// remotely writes it on every spawn, and the workers read the fields around it on every
     /// task they run.
     remote_spawned: CachePadded<AtomicU64>,
+    slow_poll: SlowPollConfig,
     /// The origin of the timestamps in the metrics.
     epoch: Instant,
     /// The runtime's clock, which tests may pause (`fiber::time::pause`).
@@ -114,7 +124,12 @@ pub(crate) struct Scheduler {
 
 impl Scheduler {
     /// A scheduler for `workers` workers, and the local deque each one is to run with.
-    pub(crate) fn new(workers: usize, clock: Clock) -> (Arc<Scheduler>, Vec<Deque<Notified>>) {
+    pub(crate) fn new(config: Config) -> (Arc<Scheduler>, Vec<Deque<Notified>>) {
+        let Config {
+            workers,
+            clock,
+            slow_poll,
+        } = config;
         let deques: Vec<Deque<Notified>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let (sender, receiver) = crossbeam_channel::unbounded();
         let scheduler = Scheduler {
@@ -133,6 +148,7 @@ impl Scheduler {
             remote_spawned: CachePadded::new(AtomicU64::new(0)),
             epoch: Instant::now(),
             clock: Arc::new(clock),
+            slow_poll,
         };
         (Arc::new(scheduler), deques)
     }

@@ -11,7 +11,9 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::current::CurrentWorker;
 use super::metrics::{self, WorkerMetrics};
+use super::slow_poll::SlowPoll;
 use super::{Message, Scheduler};
+use crate::runtime::coop;
 use crate::runtime::task::{self, Header, Notified};
 use crate::time;
 
@@ -149,6 +151,8 @@ struct Worker<'a> {
     busy_since: Instant,
     /// Scratch space for the wakers of timers this worker fires.
     due_timers: Vec<Waker>,
+    /// Polls longer than this are reported; `None` (the default) times no poll.
+    slow_poll_threshold: Option<Duration>,
 }
 
 /// Runs worker `index` of the runtime until it shuts down.
@@ -173,6 +177,7 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
         stopping: false,
         busy_since: Instant::now(),
         due_timers: Vec::new(),
+        slow_poll_threshold: scheduler.slow_poll.threshold,
     };
     {
         let _current = CurrentWorker::enter(&core);
@@ -205,11 +210,29 @@ impl Worker<'_> {
             metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
-            task.run();
+            match self.slow_poll_threshold {
+                None => {
+                    coop::budget(|| task.run());
+                }
+                Some(threshold) => self.run_timed(task, threshold),
+            }
             self.core.current.set(None);
         }
         self.record_busy_time();
         self.core.metrics().set_parked();
+    }
+
+    /// Runs `task`, timing the poll, and reports it if it took longer than `threshold`.
+    fn run_timed(&mut self, task: Notified, threshold: Duration) {
+        let start = Instant::now();
+        let spawned_at = coop::budget(|| task.run());
+        let duration = start.elapsed();
+        // Only a poll of the future counts: not a cancellation, nor a task found finished.
+        if let (true, Some(spawned_at)) = (duration > threshold, spawned_at) {
+            metrics::add(&self.core.metrics().slow_polls, 1);
+            let slow = SlowPoll::new(duration, spawned_at);
+            self.scheduler().slow_poll.report(&slow);
+        }
     }
 
     /// The next task to run, or `None` when the runtime shuts down.

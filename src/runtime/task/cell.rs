@@ -3,6 +3,8 @@
 
 use std::alloc::Layout;
 use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::task::Waker;
 
@@ -28,8 +30,9 @@ pub(crate) struct Header {
 /// The operations that need to know the future's concrete type.
 pub(crate) struct Vtable {
     /// Runs the task once, consuming the caller's `Notified` reference; with `true`, the
-    /// caller also hands over the `RUNNING` flag (a held `Notified`).
-    pub(crate) poll: unsafe fn(NonNull<Header>, bool),
+    /// caller also hands over the `RUNNING` flag (a held `Notified`). Returns where the task
+    /// was spawned if its future was polled.
+    pub(crate) poll: unsafe fn(NonNull<Header>, bool) -> Option<&'static Location<'static>>,
     /// Hands a `Notified` to the task's scheduler, taking over one reference for it. The
     /// caller must hold another reference until the call returns: the scheduler's `&self`
     /// lives inside the task.
@@ -45,14 +48,47 @@ pub(crate) struct Vtable {
     pub(crate) cancel: unsafe fn(NonNull<Header>),
 }
 
-/// Where the task is in its life.
-pub(crate) enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// What a task holds besides its header and scheduler: its future while it runs, its
+/// output once it is complete. Which of the two is there follows from the state word, so
+/// the stage needs no tag of its own:
+///
+/// - before `COMPLETE`, `running` (the future), except while the `RUNNING` holder is
+///   between dropping the future and storing the output;
+/// - from `COMPLETE` on, `finished`: the output until it is taken by the `JoinHandle` or
+///   dropped, then [`JoinError::taken`], which needs no drop.
+pub(crate) union Stage<F: Future> {
+    pub(crate) running: ManuallyDrop<Running<F>>,
+    pub(crate) finished: ManuallyDrop<Result<F::Output, JoinError>>,
+}
+
+/// The stage of a task that has not completed.
+pub(crate) struct Running<F> {
+    pub(crate) future: F,
+    /// Where the task was spawned, for the slow-poll hook. It is needed only while the task
+    /// runs, so it shares the space of the output: for a future smaller than its output it
+    /// costs nothing.
+    pub(crate) spawned_at: &'static Location<'static>,
 }
 
 /// The whole allocation of a task of future `F` scheduled by `S`.
+///
+/// Its layout on a 64-bit target, for a runtime task (`S` is the runtime's `Handle`, one
+/// `Arc`):
+///
+/// ```text
+///  offset  size  field
+///       0     8  header.state        the state word: flags and the reference count
+///       8     8  header.vtable       the typed operations
+///      16    16  header.join_waker   Option<Waker>: the JoinHandle's waker
+///      32    16  header.links        previous and next task in the owner list
+///      48     8  scheduler           the runtime's Handle
+///      56     m  stage               max(size of F + 8, size of Result<Output, JoinError>)
+/// ```
+///
+/// `JoinError` is one non-null pointer, so `Result<(), JoinError>` is 8 bytes and a
+/// zero-sized future that returns `()` makes a 64-byte cell. The overhead of a task beyond
+/// its future is thus 64 bytes at most for outputs no bigger than the future plus 8 bytes
+/// (futures with an alignment above 8 may add padding before the stage).
 #[repr(C)]
 pub(crate) struct Cell<F: Future, S> {
     pub(crate) header: Header,
@@ -66,8 +102,11 @@ where
     F::Output: 'static,
     S: Schedule,
 {
-    /// Allocates a new task; its state holds the three initial references.
+    /// Allocates a new task; its state holds the three initial references. The caller's
+    /// location is recorded as where the task was spawned.
+    #[track_caller]
     pub(crate) fn allocate(future: F, scheduler: S) -> NonNull<Header> {
+        let spawned_at = Location::caller();
         let cell = super::memory::allocate(Layout::new::<Self>()).cast::<Self>();
         // SAFETY: `allocate` returned memory of `Self`'s size and alignment, owned by us.
         unsafe {
@@ -79,7 +118,9 @@ where
                     links: UnsafeCell::new(Links::default()),
                 },
                 scheduler,
-                stage: UnsafeCell::new(Stage::Running(future)),
+                stage: UnsafeCell::new(Stage {
+                    running: ManuallyDrop::new(Running { future, spawned_at }),
+                }),
             });
         }
         cell.cast()
@@ -93,4 +134,39 @@ where
         drop_join_handle: super::harness::drop_join_handle::<F, S>,
         cancel: super::harness::cancel::<F, S>,
     };
+}
+
+#[cfg(all(test, target_pointer_width = "64", not(loom)))]
+mod tests {
+    use std::future::{Future, Pending};
+    use std::mem::size_of;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::Cell;
+    use crate::runtime::Handle;
+
+    /// A 32-byte future.
+    struct Big {
+        _bytes: [u64; 4],
+    }
+
+    impl Future for Big {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_task_costs_64_bytes_beside_its_future() {
+        // The layout drawn in `Cell`'s docs.
+        assert_eq!(size_of::<super::Header>(), 48);
+        assert_eq!(size_of::<Cell<Pending<()>, Handle>>(), 64);
+        // A bigger future: the spawn site is the 8 bytes beyond it.
+        assert_eq!(size_of::<Cell<Big, Handle>>(), 56 + 32 + 8);
+        // An output bigger than the future (and the spawn site) sets the stage's size.
+        assert_eq!(size_of::<Cell<Pending<[u64; 2]>, Handle>>(), 56 + 24);
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::ptr::NonNull;
 
 /// The error a [`JoinHandle`](crate::JoinHandle) resolves to when its task did not finish
 /// normally: it was cancelled (by [`abort`](crate::JoinHandle::abort) or a runtime shutdown),
@@ -17,36 +18,67 @@ use std::fmt;
 /// assert!(error.to_string().contains("boom"));
 /// ```
 pub struct JoinError {
-    repr: Repr,
+    /// The boxed panic, or one of the [`MARKERS`]' addresses. One non-null pointer, so that
+    /// a finished task's `Result<(), JoinError>` is one word as well: it shares the task's
+    /// allocation with the future, and every byte it saves is saved on every task. Panics
+    /// are rare enough to pay the extra allocation; cancellations pay none.
+    repr: NonNull<SyncPanic>,
 }
 
-/// Boxed once more so that a `JoinError` is one thin pointer: it shares the task's
-/// allocation with the future, so every byte it saves is saved on every task. Panics are rare
-/// enough to pay the extra allocation.
-enum Repr {
-    Cancelled,
-    Panic(Box<SyncPanic>),
+/// Two bytes whose addresses stand for "cancelled" and for "output taken". No allocation
+/// can have the address of a static, so neither is ever mistaken for a boxed panic.
+static MARKERS: [u8; 2] = [0; 2];
+const CANCELLED: usize = 0;
+const TAKEN: usize = 1;
+
+fn marker(which: usize) -> NonNull<SyncPanic> {
+    // Never dereferenced as a `SyncPanic`: only compared with `repr`.
+    NonNull::from(&MARKERS[which]).cast()
 }
 
 /// A panic payload that can be shared between threads because nothing ever looks at it
 /// through a shared reference except to read a message string.
 struct SyncPanic(Box<dyn Any + Send + 'static>);
 
+// SAFETY: a `JoinError` owns its boxed payload (or points at a static that is never read),
+// and the payload is `Send`.
+unsafe impl Send for JoinError {}
 // SAFETY: the payload is only reached through `&JoinError` to downcast it to `&str` or
 // `String`, both `Sync`; every other access takes the payload by value.
-unsafe impl Sync for SyncPanic {}
+unsafe impl Sync for JoinError {}
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
-            repr: Repr::Cancelled,
+            repr: marker(CANCELLED),
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(Box::new(SyncPanic(payload))),
+            repr: NonNull::from(Box::leak(Box::new(SyncPanic(payload)))),
         }
+    }
+
+    /// What a finished task's stage holds once its output was taken (by the `JoinHandle`)
+    /// or dropped: a value that needs no drop and that no user ever sees.
+    pub(crate) fn taken() -> JoinError {
+        JoinError {
+            repr: marker(TAKEN),
+        }
+    }
+
+    pub(crate) fn is_taken(&self) -> bool {
+        self.repr == marker(TAKEN)
+    }
+
+    /// The boxed panic, if this is one.
+    fn payload(&self) -> Option<&SyncPanic> {
+        if self.repr == marker(CANCELLED) || self.is_taken() {
+            return None;
+        }
+        // SAFETY: any other `repr` came from `Box::leak` in `panic` and is owned by `self`.
+        Some(unsafe { self.repr.as_ref() })
     }
 
     /// Returns true if the task was cancelled, by `abort` or by the runtime shutting down.
@@ -60,7 +92,7 @@ impl JoinError {
     /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        self.repr == marker(CANCELLED)
     }
 
     /// Returns true if the task panicked.
@@ -73,7 +105,7 @@ impl JoinError {
     /// assert!(error.is_panic());
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        self.payload().is_some()
     }
 
     /// Returns the panic payload, to resume the panic with [`std::panic::resume_unwind`].
@@ -109,18 +141,19 @@ impl JoinError {
     /// assert!(error.try_into_panic().unwrap_err().is_cancelled());
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panic(panic) => Ok(panic.0),
-            Repr::Cancelled => Err(self),
+        if self.payload().is_none() {
+            return Err(self);
         }
+        let repr = std::mem::ManuallyDrop::new(self).repr;
+        // SAFETY: a panic's `repr` came from `Box::leak`; `self` is forgotten, so the box is
+        // rebuilt exactly once.
+        let panic = unsafe { Box::from_raw(repr.as_ptr()) };
+        Ok(panic.0)
     }
 
     /// The panic message, when the payload is a `&str` or a `String`.
     fn panic_message(&self) -> Option<&str> {
-        let Repr::Panic(panic) = &self.repr else {
-            return None;
-        };
-        let payload = &panic.0;
+        let payload = &self.payload()?.0;
         payload
             .downcast_ref::<&'static str>()
             .copied()
@@ -130,25 +163,34 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
-            (Repr::Panic(_), Some(message)) => write!(f, "task panicked with message {message:?}"),
-            (Repr::Panic(_), None) => f.write_str("task panicked"),
+        match (self.is_panic(), self.panic_message()) {
+            (false, _) => f.write_str("task was cancelled"),
+            (true, Some(message)) => write!(f, "task panicked with message {message:?}"),
+            (true, None) => f.write_str("task panicked"),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => f.write_str("JoinError::Cancelled"),
-            (Repr::Panic(_), Some(message)) => write!(f, "JoinError::Panic({message:?})"),
-            (Repr::Panic(_), None) => f.write_str("JoinError::Panic(..)"),
+        match (self.is_panic(), self.panic_message()) {
+            (false, _) => f.write_str("JoinError::Cancelled"),
+            (true, Some(message)) => write!(f, "JoinError::Panic({message:?})"),
+            (true, None) => f.write_str("JoinError::Panic(..)"),
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+impl Drop for JoinError {
+    fn drop(&mut self) {
+        if self.payload().is_some() {
+            // SAFETY: a panic's `repr` came from `Box::leak` and is dropped once, here.
+            drop(unsafe { Box::from_raw(self.repr.as_ptr()) });
+        }
+    }
+}
 
 impl From<JoinError> for std::io::Error {
     fn from(error: JoinError) -> std::io::Error {

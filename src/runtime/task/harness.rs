@@ -7,12 +7,14 @@
 use std::alloc::Layout;
 use std::any::Any;
 use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
-use super::cell::{Cell, Header, Stage};
+use super::cell::{Cell, Header, Running};
 use super::error::JoinError;
 use super::raw::Notified;
 use super::state::{TransitionToIdle, TransitionToRunning};
@@ -30,7 +32,10 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
-pub(super) unsafe fn poll<F, S>(ptr: NonNull<Header>, held: bool)
+pub(super) unsafe fn poll<F, S>(
+    ptr: NonNull<Header>,
+    held: bool,
+) -> Option<&'static Location<'static>>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -53,14 +58,25 @@ where
         TransitionToRunning::Cancel => {
             cancel_future(cell);
             complete::<F, S>(ptr, 1);
-            return;
+            return None;
         }
         TransitionToRunning::Failed => {
             // SAFETY: the reference we were handed is ours to release.
             unsafe { drop_reference::<F, S>(ptr, 1) };
-            return;
+            return None;
         }
     }
+    // We hold RUNNING on a task that is not complete, so the stage holds the future.
+    let spawned_at = cell.stage.with(|stage| {
+        // SAFETY: as above; nobody writes the stage while we hold RUNNING. Only the field is
+        // read, through raw pointers: a reference to the whole `Running` would also cover
+        // the future, and reading through it would invalidate the pointers that a pinned,
+        // self-referential future holds into itself.
+        unsafe {
+            let running = std::ptr::addr_of!((*stage).running).cast::<Running<F>>();
+            std::ptr::addr_of!((*running).spawned_at).read()
+        }
+    });
 
     // SAFETY: the worker's reference keeps the task alive for as long as this waker is used,
     // and the `ManuallyDrop` inside `waker_ref` makes sure it does not release a reference.
@@ -68,10 +84,9 @@ where
     let mut cx = Context::from_waker(&waker);
     let polled = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            // SAFETY: we hold RUNNING, so we have exclusive access to the stage.
-            let Stage::Running(future) = (unsafe { &mut *stage }) else {
-                unreachable!("a task being polled has no future");
-            };
+            // SAFETY: we hold RUNNING on a task that is not complete, so we have exclusive
+            // access to the stage, which holds the future.
+            let future = unsafe { &mut (*(*stage).running).future };
             // SAFETY: the future lives in the task's heap allocation and is dropped in place
             // (by `drop_future`), never moved, so it stays pinned.
             unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
@@ -84,7 +99,7 @@ where
             // SAFETY: we hold RUNNING and the worker's reference, which pass to the queued
             // task; `cell` is not used again if it is queued.
             if unsafe { S::requeue_yielded(scheduler, ptr) } {
-                return;
+                return Some(spawned_at);
             }
             // SAFETY: both are still ours.
             unsafe { pending::<F, S>(ptr) };
@@ -100,16 +115,17 @@ where
                     Err(JoinError::panic(panic))
                 }
             };
-            set_stage(cell, Stage::Finished(result));
+            store_output(cell, result);
             complete::<F, S>(ptr, 1);
         }
         Err(panic) => {
             // A panicking destructor after a panicking poll: keep the first payload.
             let _ = drop_future(cell);
-            set_stage(cell, Stage::Finished(Err(JoinError::panic(panic))));
+            store_output(cell, Err(JoinError::panic(panic)));
             complete::<F, S>(ptr, 1);
         }
     }
+    Some(spawned_at)
 }
 
 /// The poll returned `Pending` and the task was not re-queued holding `RUNNING`: make it idle,
@@ -154,18 +170,45 @@ where
     }
 }
 
-/// Replaces the stage. The caller holds RUNNING (or, after completion, sole ownership).
-fn set_stage<F: Future, S>(cell: &Cell<F, S>, stage: Stage<F>) {
-    cell.stage.with_mut(|slot| {
-        // SAFETY: exclusive access to the stage is the caller's precondition; the old stage
-        // holds no future here (it was dropped first), so nothing pinned is moved.
-        unsafe { *slot = stage };
+/// Stores the output in a stage whose future was dropped. The caller holds RUNNING, before
+/// the task is marked complete.
+fn store_output<F: Future, S>(cell: &Cell<F, S>, output: Result<F::Output, JoinError>) {
+    cell.stage.with_mut(|stage| {
+        // SAFETY: exclusive access to the stage is the caller's precondition; the future was
+        // dropped, so nothing is overwritten that still needs a drop.
+        unsafe { (*stage).finished = ManuallyDrop::new(output) };
     });
 }
 
-/// Drops the future in place, catching a panicking destructor.
+/// Drops the future in place, catching a panicking destructor. The caller holds RUNNING on
+/// a task that is not complete, and stores an output next.
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any + Send>> {
-    catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)))
+    catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: the stage holds the future (the task is not complete) and we have
+            // exclusive access; it is dropped once, as the caller then stores the output.
+            unsafe { ManuallyDrop::drop(&mut (*stage).running) };
+        });
+    }))
+}
+
+/// Takes the output of a complete task, leaving [`JoinError::taken`] in its place, or `None`
+/// if it was taken already. The caller owns the finished stage (see `Stage`).
+fn take_output<F: Future, S>(cell: &Cell<F, S>) -> Option<Result<F::Output, JoinError>> {
+    let output = cell.stage.with_mut(|stage| {
+        // SAFETY: the task is complete, so the stage holds an output, which the caller owns.
+        std::mem::replace(unsafe { &mut *(*stage).finished }, Err(JoinError::taken()))
+    });
+    match output {
+        Err(error) if error.is_taken() => None,
+        output => Some(output),
+    }
+}
+
+/// Drops the output of a complete task, if still there, catching a panicking destructor.
+/// The caller owns the finished stage.
+fn drop_output<F: Future, S>(cell: &Cell<F, S>) {
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(take_output(cell))));
 }
 
 /// Drops the future because the task was cancelled and records the cancellation (or the
@@ -175,7 +218,7 @@ fn cancel_future<F: Future, S>(cell: &Cell<F, S>) {
         Ok(()) => JoinError::cancelled(),
         Err(panic) => JoinError::panic(panic),
     };
-    set_stage(cell, Stage::Finished(Err(result)));
+    store_output(cell, Err(result));
 }
 
 /// Leaves the owner list, marks the task complete, hands the output to the `JoinHandle` (or
@@ -203,7 +246,7 @@ where
     if !previous.is_join_interested() {
         // Nobody will read the output: drop it now, and do not let its destructor's panic
         // take the worker down.
-        let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)));
+        drop_output(cell);
     } else if previous.is_join_waker_set() {
         cell.header.join_waker.with(|waker| {
             // SAFETY: JOIN_WAKER was set when COMPLETE was: the handle can no longer write the
@@ -253,13 +296,26 @@ where
 
 pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>();
-    // What is left to drop is a stored join waker (user code) and the scheduler handle; the
-    // allocation is freed even if a destructor panics, and the panic goes no further, since
-    // this runs wherever the last reference happens to be released.
+    // What is left to drop is a stored join waker (user code), the scheduler handle and the
+    // stage: a task is complete before its last reference goes, so that is an output already
+    // taken (nothing to drop), but the state says which it is. The allocation is freed even
+    // if a destructor panics, and the panic goes no further, since this runs wherever the
+    // last reference happens to be released.
     let _ = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the reference count reached zero, so this is the only pointer left to the
-        // cell `Cell::allocate` wrote; it is dropped once, here.
-        unsafe { std::ptr::drop_in_place(cell.as_ptr()) }
+        // cell `Cell::allocate` wrote; each part is dropped once, here, the stage as the
+        // state word says (see `Stage`).
+        unsafe {
+            let complete = (*cell.as_ptr()).header.state.load().is_complete();
+            (*cell.as_ptr()).stage.with_mut(|stage| {
+                if complete {
+                    ManuallyDrop::drop(&mut (*stage).finished);
+                } else {
+                    ManuallyDrop::drop(&mut (*stage).running);
+                }
+            });
+            std::ptr::drop_in_place(cell.as_ptr());
+        }
     }));
     // SAFETY: `Cell::allocate` got this memory from `memory::allocate` with this layout, and
     // the cell in it has just been dropped.
@@ -299,11 +355,8 @@ where
     if !can_read_output(&cell.header, waker) {
         return;
     }
-    let stage = cell.stage.with_mut(|stage| {
-        // SAFETY: the task is complete, so the stage belongs to the JoinHandle.
-        std::mem::replace(unsafe { &mut *stage }, Stage::Consumed)
-    });
-    let Stage::Finished(result) = stage else {
+    // The task is complete, so the stage belongs to the JoinHandle.
+    let Some(result) = take_output(cell) else {
         panic!("`JoinHandle` polled after it returned `Poll::Ready`");
     };
     // SAFETY: `JoinHandle<F::Output>` passes a `Poll<Result<F::Output, JoinError>>`.
@@ -357,8 +410,9 @@ where
     let cell = unsafe { cell::<F, S>(ptr) };
     match cell.header.state.unset_join_interested() {
         Err(_complete) => {
-            // The output is ours to drop; a panicking destructor must not escape a `drop`.
-            let _ = catch_unwind(AssertUnwindSafe(|| set_stage(cell, Stage::Consumed)));
+            // The output, unless we took it, is ours to drop; a panicking destructor must
+            // not escape a `drop`.
+            drop_output(cell);
         }
         Ok(previous) if previous.is_join_waker_set() => {
             // The task will not look at the field any more: free the stored waker now rather

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use super::cell::Header;
 use super::error::JoinError;
 use super::state::TransitionToCancelled;
+use crate::runtime::coop;
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -123,6 +124,9 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A finished task's handle is a ready resource: awaiting many of them in a row
+        // takes from the task's budget like any other (see `coop`).
+        let coop = std::task::ready!(coop::poll_proceed(cx));
         let mut output = Poll::Pending;
         let header = self.header();
         // SAFETY: the task's output type is `T` (it was made by `spawn` together with this
@@ -133,6 +137,9 @@ impl<T> Future for JoinHandle<T> {
                 &mut output as *mut Poll<Result<T, JoinError>> as *mut (),
                 cx.waker(),
             );
+        }
+        if output.is_ready() {
+            coop.made_progress();
         }
         output
     }

@@ -7,7 +7,8 @@
 //! - the [`Header`](cell::Header): the state word ([`state`]), a pointer to the typed
 //!   operations (a vtable), the join waker, and the links of the owner list;
 //! - the scheduler handle `S` (for the runtime, an `Arc` of its shared state);
-//! - the stage: the future while it runs, then its `Result<Output, JoinError>`.
+//! - the stage: the future (and its spawn site) while it runs, then its
+//!   `Result<Output, JoinError>`; the state word says which (see [`cell`] for the layout).
 //!
 //! There is no separate `Arc` or `Mutex` per task: wakers point straight at the header. The
 //! memory comes from, and returns to, small caches of freed cells ([`memory`]).
@@ -161,7 +162,8 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 }
 
 /// Allocates a task for `future`: the owner list's reference, the first `Notified`, and the
-/// `JoinHandle`.
+/// `JoinHandle`. The caller's location is recorded as the spawn site.
+#[track_caller]
 pub(crate) fn new_task<F, S>(future: F, scheduler: S) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,

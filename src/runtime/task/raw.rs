@@ -1,6 +1,7 @@
 //! Owning, type-erased references to a task: [`Notified`] (a run-queue entry) and [`Task`]
 //! (the owner list's entry).
 
+use std::panic::Location;
 use std::ptr::NonNull;
 
 use super::cell::Header;
@@ -81,13 +82,15 @@ impl Notified {
         Notified(ptr)
     }
 
-    /// Polls the task once (or cancels it, if an abort asked for it).
-    pub(crate) fn run(self) {
+    /// Polls the task once (or cancels it, if an abort asked for it). Returns where the task
+    /// was spawned if its future was polled.
+    #[inline]
+    pub(crate) fn run(self) -> Option<&'static Location<'static>> {
         let held = self.is_held();
         let ptr = self.header_ptr();
         std::mem::forget(self);
         // SAFETY: we own a reference, which `poll` consumes, and `RUNNING` if `held`.
-        unsafe { (ptr.as_ref().vtable.poll)(ptr, held) };
+        unsafe { (ptr.as_ref().vtable.poll)(ptr, held) }
     }
 }
 
