@@ -74,7 +74,7 @@
 //
 // A polled `Sleep` takes a slot (a generation counter and the waker) from its shard's free
 // list, which refills from and spills to one process-wide pool; the driver frees slots the
-// pool did not need for a whole second, beyond a reserve. When a timer falls due, the
+// pool did not need for two whole seconds, beyond a reserve. When a timer falls due, the
 // driver bumps its slot's generation and wakes the waker after releasing the wheel's lock:
 // no waker runs under a lock, so a waker that drops other timers cannot deadlock. The slot
 // goes back to a free list at once; its `Sleep` reads the generation to learn that it

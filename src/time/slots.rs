@@ -31,7 +31,7 @@ pub(super) const SHARD_FREE_MAX: usize = 2 * SLOT_BATCH;
 /// Free slots the shared pool keeps however long they stay unused.
 const POOL_RESERVE: usize = 4 * SLOT_BATCH;
 /// How often the driver trims the shared pool while it holds more than its reserve.
-pub(super) const TRIM_INTERVAL: Duration = Duration::from_secs(1);
+pub(super) const TRIM_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The part of a timer shared between its `Sleep` and the driver; reused by later timers.
 pub(super) struct Slot {
