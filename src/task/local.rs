@@ -40,7 +40,7 @@ const TASKS_PER_POLL: usize = 61;
 
 thread_local! {
     /// The set being driven on this thread, for [`spawn_local`].
-    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Arc<SetShared>>> = const { RefCell::new(None) };
     /// This thread's id, cached so that it is cheap, and available (or cleanly not) while
     /// thread-locals are being destroyed.
     static THREAD_ID: ThreadId = thread::current().id();
@@ -70,13 +70,13 @@ thread_local! {
 /// assert_eq!(local.block_on(&rt, task).unwrap(), 8);
 /// ```
 pub struct LocalSet {
-    shared: Arc<Shared>,
+    shared: Arc<SetShared>,
     /// Pins the set to its thread (`!Send`, `!Sync`): its tasks run where it is.
     _not_send: PhantomData<*const ()>,
 }
 
 /// The part of a set that its tasks (through their wakers, on any thread) reach.
-struct Shared {
+struct SetShared {
     owner: ThreadId,
     queue: Mutex<Queue>,
     /// Every unfinished task, so that dropping the set can cancel them.
@@ -91,7 +91,7 @@ struct Queue {
     closed: bool,
 }
 
-impl Shared {
+impl SetShared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // No code that can panic runs under the lock, so a poisoned queue is consistent.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
@@ -151,7 +151,7 @@ impl Shared {
 }
 
 /// The scheduler stored in each local task.
-struct LocalScheduler(Arc<Shared>);
+struct LocalScheduler(Arc<SetShared>);
 
 impl Schedule for LocalScheduler {
     fn schedule(&self, task: Notified) {
@@ -173,11 +173,11 @@ impl Schedule for LocalScheduler {
 
 /// Makes `shared` the set that [`spawn_local`] finds, until dropped.
 struct EnterGuard {
-    previous: Option<Arc<Shared>>,
+    previous: Option<Arc<SetShared>>,
 }
 
 impl EnterGuard {
-    fn enter(shared: &Arc<Shared>) -> EnterGuard {
+    fn enter(shared: &Arc<SetShared>) -> EnterGuard {
         let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(shared))));
         EnterGuard { previous }
     }
@@ -203,7 +203,7 @@ impl LocalSet {
     /// ```
     pub fn new() -> LocalSet {
         LocalSet {
-            shared: Arc::new(Shared {
+            shared: Arc::new(SetShared {
                 owner: thread::current().id(),
                 queue: Mutex::new(Queue {
                     tasks: VecDeque::new(),
@@ -353,7 +353,7 @@ impl Drop for LocalSet {
             thread::yield_now();
         }
         // The queue is empty now: plain entries stopped coming with the close, and held ones
-        // with the last task's completion. Were one left, it would keep this set's `Shared`
+        // with the last task's completion. Were one left, it would keep this set's `SetShared`
         // alive through its task forever; it is released here, on the owner thread, in case.
         drop(tasks);
         let leftover = std::mem::take(&mut self.shared.lock().tasks);

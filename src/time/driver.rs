@@ -20,7 +20,7 @@
 //!
 //! Locking rules, which keep a waker that drops timers from deadlocking:
 //!
-//! - a shard lock (`Shard::state`, "the driver lock" below) is taken by the driver thread, by
+//! - a shard lock (`TimerShard::state`, "the driver lock" below) is taken by the driver thread, by
 //!   a worker firing its shard's timers, and by `Registration` (register, reschedule,
 //!   cancel); it may be followed by a slot lock, never the reverse, and no thread holds two;
 //! - the shared slot pool's lock (`POOL`) may be taken under a shard lock (to refill or
@@ -41,6 +41,8 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use super::slots::{Slot, SlotPool, SlotRef, SHARD_FREE_MAX, TRIM_INTERVAL};
+use crossbeam_utils::CachePadded;
+
 use super::wheel::{Key, Timer, Wheel};
 
 /// The global driver, started on first use.
@@ -63,7 +65,8 @@ struct Driver {
 struct Core {
     /// Tick 0 of the wheels: ticks count whole milliseconds since this instant.
     start: Instant,
-    shards: Box<[Shard]>,
+    /// Each on cache lines of its own, so that two shards never share one.
+    shards: Box<[CachePadded<TimerShard>]>,
     /// The tick the driver thread parks until, or [`AWAKE_OR_IDLE`]. A registration earlier
     /// than this lowers it and unparks the thread.
     parked_until: AtomicU64,
@@ -71,17 +74,16 @@ struct Core {
     next_shard: AtomicUsize,
 }
 
-/// One wheel and its slots. Aligned so that two shards never share a cache line.
-#[repr(align(128))]
-struct Shard {
-    state: Mutex<State>,
+/// One wheel and its slots.
+struct TimerShard {
+    state: Mutex<WheelState>,
     /// No timer of this shard is due before this tick (`u64::MAX`: none pending). Lowered by
     /// every registration and reset to the wheel's next expiration by every advance, both
     /// under the lock; read without it by workers deciding whether to fire.
     next_due: AtomicU64,
 }
 
-struct State {
+struct WheelState {
     wheel: Wheel<SlotRef>,
     /// Slots holding no timer, the most recently freed last (it is the most likely to be in
     /// cache); at most `SHARD_FREE_MAX`, the rest go to the shared pool.
@@ -121,13 +123,15 @@ fn driver() -> &'static Driver {
         let core: &'static Core = Box::leak(Box::new(Core {
             start: Instant::now(),
             shards: (0..shards)
-                .map(|index| Shard {
-                    state: Mutex::new(State {
-                        wheel: Wheel::new(),
-                        free_slots: Vec::new(),
-                        index: u32::try_from(index).expect("at most 128 shards"),
-                    }),
-                    next_due: AtomicU64::new(u64::MAX),
+                .map(|index| {
+                    CachePadded::new(TimerShard {
+                        state: Mutex::new(WheelState {
+                            wheel: Wheel::new(),
+                            free_slots: Vec::new(),
+                            index: u32::try_from(index).expect("at most 128 shards"),
+                        }),
+                        next_due: AtomicU64::new(u64::MAX),
+                    })
                 })
                 .collect(),
             parked_until: AtomicU64::new(AWAKE_OR_IDLE),
@@ -178,7 +182,7 @@ impl Core {
     }
 
     /// The calling thread's shard.
-    fn home_shard(&self) -> &Shard {
+    fn home_shard(&self) -> &TimerShard {
         let index = HOME_SHARD.with(|home| {
             home.get().unwrap_or_else(|| {
                 let index = self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len();
@@ -191,7 +195,7 @@ impl Core {
 
     /// Records that a timer now waits for tick `when` (after it was put in its shard);
     /// returns whether the driver thread must be unparked to honour it.
-    fn note_new_tick(&self, shard: &Shard, when: u64) -> bool {
+    fn note_new_tick(&self, shard: &TimerShard, when: u64) -> bool {
         shard.next_due.fetch_min(when, Ordering::Relaxed);
         // Pairs with the driver's store before it scans and its compare-exchange after: a
         // registration it missed in a scan either lowers the value before the exchange (the
@@ -269,11 +273,11 @@ impl Core {
     }
 }
 
-impl Shard {
+impl TimerShard {
     /// Hands out every timer due at or before tick `now`, collecting their wakers into
     /// `due`. Returns the wheel's next expiration.
-    fn advance(&self, state: &mut State, now: u64, due: &mut Vec<Waker>) -> Option<u64> {
-        let State {
+    fn advance(&self, state: &mut WheelState, now: u64, due: &mut Vec<Waker>) -> Option<u64> {
+        let WheelState {
             wheel, free_slots, ..
         } = state;
         wheel.advance(now, |slot| {
@@ -388,7 +392,7 @@ impl Slot {
     }
 }
 
-impl State {
+impl WheelState {
     /// Puts a timer due at tick `when` into the wheel, waking `waker` when it fires, or
     /// gives the waker back if the tick has already passed (to be dropped by the caller
     /// after the lock is released). The waker is cloned by the caller before it takes the

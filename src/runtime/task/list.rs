@@ -10,6 +10,8 @@ use std::ptr::NonNull;
 
 use super::cell::Header;
 use super::raw::Task;
+use crossbeam_utils::CachePadded;
+
 use crate::loom::sync::{Mutex, MutexGuard};
 
 /// A task's position in its shard. Only read or written under that shard's lock.
@@ -19,7 +21,7 @@ pub(crate) struct Links {
     next: Option<NonNull<Header>>,
 }
 
-struct Shard {
+struct ListShard {
     head: Option<NonNull<Header>>,
     len: usize,
     /// Set by shutdown: no task may join any more.
@@ -28,16 +30,13 @@ struct Shard {
 
 // SAFETY: the raw pointers are task references that the list owns; they are only followed
 // under the shard's lock.
-unsafe impl Send for Shard {}
-
-/// A shard on cache lines of its own: a spawning thread and a worker completing a task in
-/// another shard must not bounce one line between them.
-#[repr(align(128))]
-struct PaddedShard(Mutex<Shard>);
+unsafe impl Send for ListShard {}
 
 /// The runtime's owner list. See the module docs.
 pub(crate) struct OwnedTasks {
-    shards: Box<[PaddedShard]>,
+    /// Each on cache lines of its own: a spawning thread and a worker completing a task in
+    /// another shard must not bounce one line between them.
+    shards: Box<[CachePadded<Mutex<ListShard>>]>,
 }
 
 impl OwnedTasks {
@@ -47,7 +46,7 @@ impl OwnedTasks {
         OwnedTasks {
             shards: (0..shards)
                 .map(|_| {
-                    PaddedShard(Mutex::new(Shard {
+                    CachePadded::new(Mutex::new(ListShard {
                         head: None,
                         len: 0,
                         closed: false,
@@ -57,7 +56,7 @@ impl OwnedTasks {
         }
     }
 
-    fn shard(&self, ptr: NonNull<Header>) -> MutexGuard<'_, Shard> {
+    fn shard(&self, ptr: NonNull<Header>) -> MutexGuard<'_, ListShard> {
         // Allocations are at least 16-byte aligned; mixing in higher bits spreads
         // neighbouring tasks over the shards.
         let address = ptr.as_ptr() as usize;
@@ -65,7 +64,6 @@ impl OwnedTasks {
         // A panic cannot happen while a shard lock is held (only pointer writes), so a
         // poisoned lock is still consistent.
         self.shards[index]
-            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -119,7 +117,6 @@ impl OwnedTasks {
         let mut tasks = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard
-                .0
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             shard.closed = true;
@@ -162,7 +159,7 @@ impl OwnedTasks {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| shard.0.lock().unwrap_or_else(|p| p.into_inner()).len)
+            .map(|shard| shard.lock().unwrap_or_else(|p| p.into_inner()).len)
             .sum()
     }
 }

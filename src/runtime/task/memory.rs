@@ -50,7 +50,7 @@ struct Block(NonNull<u8>);
 unsafe impl Send for Block {}
 
 /// The stack of one size class shared by every thread.
-struct Shared {
+struct SharedStack {
     blocks: Mutex<Vec<Block>>,
     /// How many blocks `blocks` held when its lock was last released; lets a thread with an
     /// empty stack skip the lock when there is nothing to take.
@@ -58,10 +58,10 @@ struct Shared {
 }
 
 /// The shared stacks, one per size class.
-static SHARED: [Shared; CLASSES] = [EMPTY_SHARED; CLASSES];
+static SHARED_STACKS: [SharedStack; CLASSES] = [EMPTY_SHARED_STACK; CLASSES];
 // An item rather than an inline `const` block, which would need Rust 1.79.
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_SHARED: Shared = Shared {
+const EMPTY_SHARED_STACK: SharedStack = SharedStack {
     blocks: Mutex::new(Vec::new()),
     len: AtomicUsize::new(0),
 };
@@ -153,7 +153,7 @@ fn system_allocate(layout: Layout) -> NonNull<u8> {
 
 /// Runs `f` on the shared stack of `class` under its lock, and publishes its new length.
 fn with_shared<R>(class: usize, f: impl FnOnce(&mut Vec<Block>) -> R) -> R {
-    let shared = &SHARED[class];
+    let shared = &SHARED_STACKS[class];
     // Poisoning cannot leave a stack of blocks inconsistent.
     let mut blocks = shared.blocks.lock().unwrap_or_else(PoisonError::into_inner);
     let result = f(&mut blocks);
@@ -164,7 +164,7 @@ fn with_shared<R>(class: usize, f: impl FnOnce(&mut Vec<Block>) -> R) -> R {
 /// Moves up to a batch of blocks of `class` from the shared stack to a thread's empty one.
 fn refill(class: usize, stack: &mut Vec<Block>) {
     // A stale zero only means one more allocation from the system.
-    if SHARED[class].len.load(Ordering::Relaxed) == 0 {
+    if SHARED_STACKS[class].len.load(Ordering::Relaxed) == 0 {
         return;
     }
     with_shared(class, |shared| {
