@@ -71,8 +71,8 @@ pub mod time;
 
 pub use combinators::{join_all, try_join_all};
 pub use runtime::{
-    block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
-    Runtime, RuntimeMetrics, TryCurrentError, YieldNow,
+    block_in_place, block_on, spawn, spawn_blocking, yield_now, AbortHandle, Builder, EnterGuard,
+    Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, TryCurrentError, YieldNow,
 };
 
 #[doc(hidden)]

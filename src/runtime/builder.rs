@@ -3,9 +3,11 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
+use super::blocking::pool::{BlockingPool, PoolConfig};
 use super::handle::Handle;
 use super::runtime::Runtime;
 use super::scheduler::worker;
@@ -32,7 +34,14 @@ pub struct Builder {
     thread_name: String,
     thread_stack_size: Option<usize>,
     hooks: Hooks,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
 }
+
+/// The most threads the blocking pool starts unless told otherwise, as in tokio.
+const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+/// How long an idle blocking thread waits for a job before it exits, unless told otherwise.
+const DEFAULT_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 impl Default for Builder {
     fn default() -> Builder {
@@ -56,6 +65,8 @@ impl Builder {
             thread_name: "fiber-worker".to_owned(),
             thread_stack_size: None,
             hooks: Hooks::default(),
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            thread_keep_alive: DEFAULT_THREAD_KEEP_ALIVE,
         }
     }
 
@@ -81,7 +92,8 @@ impl Builder {
         self
     }
 
-    /// Names every worker thread `name`.
+    /// Names every worker thread `name`; the threads of the blocking pool are named
+    /// `{name}-blocking`.
     ///
     /// # Examples
     ///
@@ -94,6 +106,55 @@ impl Builder {
     /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
         self.thread_name = name.into();
+        self
+    }
+
+    /// Sets the most threads the blocking pool runs at once (512 by default).
+    ///
+    /// The pool starts threads on demand for [`spawn_blocking`](crate::spawn_blocking) jobs;
+    /// jobs beyond the cap wait, in the order they were spawned, for a thread to finish its
+    /// job. (A worker handed over by [`block_in_place`](crate::block_in_place) never waits:
+    /// it may take a thread beyond the cap.)
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0: jobs would never run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().max_blocking_threads(2).build().unwrap();
+    /// let job = rt.spawn_blocking(|| "blocking work");
+    /// assert_eq!(rt.block_on(job).unwrap(), "blocking work");
+    /// ```
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(
+            n > 0,
+            "`Builder::max_blocking_threads(0)`: the blocking pool needs at least one thread \
+             to run `spawn_blocking` jobs"
+        );
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Sets how long a blocking-pool thread with nothing to do waits for a job before it
+    /// exits (10 seconds by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Builder::new()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Self {
+        self.thread_keep_alive = duration;
         self
     }
 
@@ -110,7 +171,8 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on each worker thread when it starts, before it runs any task.
+    /// Runs `f` on each worker thread when it starts, before it runs any task, and likewise
+    /// on each thread of the blocking pool, as tokio does.
     ///
     /// # Examples
     ///
@@ -135,8 +197,9 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on each worker thread when it stops, after its last task. All have run by
-    /// the time dropping the runtime returns.
+    /// Runs `f` on each worker thread (and blocking-pool thread) when it stops, after its
+    /// last task. All have run by the time dropping the runtime returns (except on threads
+    /// that [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) abandoned).
     ///
     /// # Examples
     ///
@@ -195,6 +258,13 @@ impl Builder {
             remote_spawned: CachePadded(AtomicU64::new(0)),
             hooks: self.hooks.clone(),
             epoch: std::time::Instant::now(),
+            blocking: BlockingPool::new(PoolConfig {
+                max_threads: self.max_blocking_threads,
+                keep_alive: self.thread_keep_alive,
+                thread_name: format!("{}-blocking", self.thread_name),
+                stack_size: self.thread_stack_size,
+                hooks: self.hooks.clone(),
+            }),
         });
         let mut runtime = Runtime::new_with(Handle { shared });
         for (index, deque) in deques.into_iter().enumerate() {
@@ -219,6 +289,8 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("on_thread_start", &self.hooks.on_thread_start.is_some())
             .field("on_thread_stop", &self.hooks.on_thread_stop.is_some())
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
             .finish()
     }
 }

@@ -6,6 +6,7 @@ use std::ptr;
 use std::task::Waker;
 
 use super::handle::Handle;
+use super::scheduler::lend::Lend;
 use super::scheduler::worker::WorkerCore;
 use super::scheduler::Shared;
 use std::sync::Arc;
@@ -19,6 +20,10 @@ struct Context {
     worker: Cell<*const WorkerCore>,
     /// True on worker threads and inside `block_on`: blocking here would stall a runtime.
     entered: Cell<bool>,
+    /// The core this thread lent to a borrower during the poll in progress
+    /// (`block_in_place`), for its worker loop to recall once the poll is over. When not
+    /// null, it owns one strong count (from `Arc::into_raw`).
+    lend: Cell<*const Lend>,
 }
 
 thread_local! {
@@ -27,6 +32,7 @@ thread_local! {
             handle: Cell::new(ptr::null()),
             worker: Cell::new(ptr::null()),
             entered: Cell::new(false),
+            lend: Cell::new(ptr::null()),
         }
     };
 }
@@ -54,6 +60,72 @@ pub(crate) fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCore>
     // cleared before the core is dropped; only this thread reads it.
     let worker = unsafe { worker.as_ref() }.filter(|worker| ptr::eq(worker.shared(), shared));
     f(worker)
+}
+
+/// Calls `f` with this thread's worker, whichever runtime it belongs to.
+pub(crate) fn with_current_worker<R>(f: impl FnOnce(Option<&WorkerCore>) -> R) -> R {
+    let worker = CONTEXT.with(|context| context.worker.get());
+    // SAFETY: as in `with_worker`.
+    f(unsafe { worker.as_ref() })
+}
+
+/// Forgets this thread's worker: its core is lent (see `scheduler::lend`), so nothing on
+/// this thread may reach it. Code that spawns or wakes from here on goes through the
+/// injector, as from a thread outside the workers.
+pub(crate) fn detach_worker() {
+    CONTEXT.with(|context| context.worker.set(ptr::null()));
+}
+
+/// Makes `core` this thread's worker again, after a lend of it ended (or never started).
+pub(crate) fn attach_worker(core: &WorkerCore) {
+    CONTEXT.with(|context| context.worker.set(core));
+}
+
+/// Records the lend this thread just made, for its worker loop to recall.
+pub(crate) fn set_lend(lend: Arc<Lend>) {
+    let previous = CONTEXT.with(|context| context.lend.replace(Arc::into_raw(lend)));
+    debug_assert!(
+        previous.is_null(),
+        "a thread lends at most one core at a time"
+    );
+}
+
+/// Whether this thread lent its core during the poll in progress: one thread-local load,
+/// made by the worker loop after every poll.
+#[inline]
+pub(crate) fn has_lend() -> bool {
+    !CONTEXT.with(|context| context.lend.get()).is_null()
+}
+
+/// Takes the lend this thread made, if any.
+pub(crate) fn take_lend() -> Option<Arc<Lend>> {
+    let lend = CONTEXT.with(|context| context.lend.replace(ptr::null()));
+    if lend.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `lend` came from `Arc::into_raw` in `set_lend` and owns one strong
+    // count, which passes to the returned `Arc`; the slot is null now, so it is taken once.
+    Some(unsafe { Arc::from_raw(lend) })
+}
+
+/// Lets this thread block (and call `block_on`) until the guard drops, for
+/// `block_in_place` once the worker's core is handed over.
+pub(crate) fn allow_blocking() -> AllowBlockingGuard {
+    AllowBlockingGuard {
+        entered: CONTEXT.with(|context| context.entered.replace(false)),
+    }
+}
+
+/// Restores the `entered` flag that [`allow_blocking`] cleared.
+#[must_use]
+pub(crate) struct AllowBlockingGuard {
+    entered: bool,
+}
+
+impl Drop for AllowBlockingGuard {
+    fn drop(&mut self) {
+        CONTEXT.with(|context| context.entered.set(self.entered));
+    }
 }
 
 /// `yield_now` on this thread with `waker`: whether the worker running here will requeue

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 
 use super::block_on;
+use super::blocking;
 use super::context;
+use super::metrics::RuntimeMetrics;
 use super::scheduler::Shared;
 use super::task::{new_task, JoinHandle};
 use std::sync::Arc;
@@ -143,6 +145,43 @@ impl Handle {
             }
         }
         join
+    }
+
+    /// Runs the blocking closure `f` on a thread of the runtime's blocking pool and returns a
+    /// handle to await its result; see [`fiber::spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// If the runtime has been dropped, `f` is dropped here and the handle resolves to a
+    /// cancellation error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let job = handle.spawn_blocking(|| (1..=10u64).product::<u64>());
+    /// assert_eq!(rt.block_on(job).unwrap(), 3_628_800);
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        blocking::spawn_blocking(self, f)
+    }
+
+    /// A live view of the runtime's counters, as [`Runtime::metrics`](crate::Runtime::metrics)
+    /// gives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().worker_threads(2).build().unwrap();
+    /// let workers = rt.block_on(async { fiber::Handle::current().metrics().num_workers() });
+    /// assert_eq!(workers, 2);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.clone())
     }
 
     /// Runs `future` to completion on the calling thread, inside this runtime's context (so

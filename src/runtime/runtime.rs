@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle as ThreadHandle;
+use std::time::Duration;
 
 use super::builder::Builder;
 use super::context;
@@ -16,7 +17,9 @@ use super::task::JoinHandle;
 ///
 /// Dropping it shuts it down: the workers stop, every unfinished task's future is dropped
 /// (exactly once) before `drop` returns, and every `JoinHandle` of those tasks resolves to a
-/// cancellation error.
+/// cancellation error. Blocking jobs not yet started are cancelled too, and `drop` waits for
+/// the running ones to return (see [`shutdown_timeout`](Runtime::shutdown_timeout) to bound
+/// that wait).
 ///
 /// # Examples
 ///
@@ -32,6 +35,8 @@ use super::task::JoinHandle;
 pub struct Runtime {
     handle: Handle,
     threads: Vec<ThreadHandle<()>>,
+    /// How long the shutdown waits for running blocking jobs; `None`: until they return.
+    blocking_shutdown_timeout: Option<Duration>,
 }
 
 /// The guard of [`Runtime::enter`]: while it lives, this thread is in the runtime's context.
@@ -75,6 +80,7 @@ impl Runtime {
         Runtime {
             handle,
             threads: Vec::new(),
+            blocking_shutdown_timeout: None,
         }
     }
 
@@ -122,6 +128,60 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs the blocking closure `f` on a thread of the runtime's blocking pool and returns a
+    /// handle to await its result; see [`fiber::spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let job = rt.spawn_blocking(|| std::fs::metadata(".").is_ok());
+    /// assert!(rt.block_on(job).unwrap());
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// Shuts the runtime down, waiting at most about `timeout` for blocking jobs that are
+    /// still running.
+    ///
+    /// Everything else is as for dropping the runtime: the workers stop, unfinished tasks are
+    /// cancelled, and blocking jobs not yet started are cancelled. Blocking threads still
+    /// running a job when the time is up are abandoned: they finish that job in the
+    /// background (its handle never resolves) and then exit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// drop(rt.spawn_blocking(|| std::thread::sleep(Duration::from_secs(3600))));
+    /// rt.shutdown_timeout(Duration::from_millis(10));
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.blocking_shutdown_timeout = Some(timeout);
+        drop(self);
+    }
+
+    /// Shuts the runtime down without waiting for blocking jobs that are still running:
+    /// [`shutdown_timeout`](Runtime::shutdown_timeout) with no time at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// drop(rt.spawn_blocking(|| std::thread::sleep(std::time::Duration::from_secs(3600))));
+    /// rt.shutdown_background();
+    /// ```
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
     /// The runtime's handle, for spawning from other threads.
     ///
     /// # Examples
@@ -163,7 +223,7 @@ impl Runtime {
     /// assert_eq!(rt.metrics().num_workers(), 2);
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics::new(self.handle.clone())
+        self.handle.metrics()
     }
 }
 
@@ -203,6 +263,10 @@ impl Drop for Runtime {
                 drop(task);
             }
         }
+
+        // Last, once every task is cancelled (a blocking job may be waiting for one): cancel
+        // the blocking jobs not yet started and wait for the running ones.
+        shared.blocking.shutdown(self.blocking_shutdown_timeout);
     }
 }
 

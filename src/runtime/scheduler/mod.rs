@@ -23,12 +23,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_deque::Stealer;
 
+use crate::runtime::blocking::pool::BlockingPool;
 use crate::runtime::handle::Handle;
 use crate::runtime::metrics::WorkerMetrics;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{Header, Notified, Schedule, Task};
 use crate::runtime::{context, Hooks};
 
+pub(crate) mod lend;
 pub(crate) mod worker;
 
 /// What travels on the injector channel.
@@ -79,6 +81,9 @@ pub(crate) struct Shared {
     pub(crate) hooks: Hooks,
     /// The origin of the timestamps in the metrics.
     pub(crate) epoch: std::time::Instant,
+    /// The threads that run `spawn_blocking` jobs and borrow the cores that
+    /// `block_in_place` lends.
+    pub(crate) blocking: BlockingPool,
 }
 
 impl Shared {

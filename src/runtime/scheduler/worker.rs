@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
 
+use super::lend::{self, Lend, Returned};
 use super::{Message, Shared};
 use crate::runtime::context;
 use crate::runtime::handle::Handle;
@@ -62,6 +63,18 @@ impl WorkerCore {
     #[inline]
     pub(crate) fn shared(&self) -> &Shared {
         &self.handle.shared
+    }
+
+    pub(super) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Whether this core may be lent to another thread now (see `scheduler::lend`): only
+    /// while a task is being polled, since the worker loop recalls a lent core when the poll
+    /// returns; and not once that task asked to be requeued held by `yield_now`, which only
+    /// this core can do.
+    pub(super) fn can_lend(&self) -> bool {
+        self.current.get().is_some() && !self.yield_requested.get()
     }
 
     #[inline]
@@ -149,6 +162,35 @@ struct Worker<'a> {
     busy_since: Instant,
     /// Scratch space for the wakers of timers this worker fires.
     due_timers: Vec<Waker>,
+    /// On a thread that borrowed the core (see `scheduler::lend`): the lend, which says when
+    /// to give the core back.
+    lend: Option<&'a Lend>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(core: &'a WorkerCore, lend: Option<&'a Lend>) -> Worker<'a> {
+        Worker {
+            core,
+            until_injector: MAX_INJECTOR_INTERVAL,
+            injector_interval: MAX_INJECTOR_INTERVAL,
+            lifo_streak: 0,
+            searching: false,
+            stopping: false,
+            busy_since: Instant::now(),
+            due_timers: Vec::new(),
+            lend,
+        }
+    }
+}
+
+/// Waits for a core that this thread lent and has not recalled, when a worker loop unwinds:
+/// the core lives in the frame being unwound, so it must not go while a borrower uses it.
+struct RecallOnUnwind;
+
+impl Drop for RecallOnUnwind {
+    fn drop(&mut self) {
+        let _ = lend::recall_lent_core();
+    }
 }
 
 /// Runs worker `index` of the runtime until it shuts down.
@@ -164,17 +206,10 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
         current: Cell::new(None),
         yield_requested: Cell::new(false),
     };
-    let mut worker = Worker {
-        core: &core,
-        until_injector: MAX_INJECTOR_INTERVAL,
-        injector_interval: MAX_INJECTOR_INTERVAL,
-        lifo_streak: 0,
-        searching: false,
-        stopping: false,
-        busy_since: Instant::now(),
-        due_timers: Vec::new(),
-    };
+    let mut worker = Worker::new(&core, None);
     {
+        // Declared after `core`, so dropped before it.
+        let _recall = RecallOnUnwind;
         let _context = context::enter_worker(&handle, &core);
         worker.run();
     }
@@ -188,6 +223,42 @@ pub(crate) fn run(handle: Handle, index: usize, local: Deque<Notified>) {
     if let Some(hook) = &handle.shared.hooks.on_thread_stop {
         hook();
     }
+}
+
+/// Runs the worker loop on a core lent by another thread until the lender recalls it or the
+/// runtime shuts down, then gives it back (see `scheduler::lend`).
+pub(super) fn run_lent(lend: &Lend) {
+    /// Gives the core back even if the loop unwinds, so the lender never waits forever.
+    struct GiveBack<'a> {
+        lend: &'a Lend,
+        returned: Returned,
+    }
+    impl Drop for GiveBack<'_> {
+        fn drop(&mut self) {
+            self.lend.give_back(self.returned);
+        }
+    }
+
+    let mut give_back = GiveBack {
+        lend,
+        returned: Returned { stopping: true },
+    };
+    // SAFETY: this is the borrower, and it stops using the core before `give_back` drops.
+    let core = unsafe { lend.core() };
+    let mut worker = Worker::new(core, Some(lend));
+    {
+        let _recall = RecallOnUnwind;
+        let _context = context::enter_worker(&core.handle, core);
+        worker.run();
+    }
+    if worker.searching {
+        // The lender resumes as a worker that is not searching.
+        worker.searching = false;
+        core.shared().searching.fetch_sub(1, Ordering::SeqCst);
+    }
+    give_back.returned = Returned {
+        stopping: worker.stopping,
+    };
 }
 
 impl Worker<'_> {
@@ -208,15 +279,43 @@ impl Worker<'_> {
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
             task.run();
+            if context::has_lend() {
+                self.recall_core();
+            }
             self.core.current.set(None);
         }
         self.record_busy_time();
         self.core.metrics().set_parked();
     }
 
-    /// The next task to run, or `None` when the runtime shuts down.
+    /// The task just polled lent this worker's core to another thread (`block_in_place`):
+    /// take it back, now that the poll is over.
+    #[cold]
+    fn recall_core(&mut self) {
+        if let Some(returned) = lend::recall_lent_core() {
+            context::attach_worker(self.core);
+            self.stopping |= returned.stopping;
+            // The borrower counted its own busy time; ours starts again now.
+            self.busy_since = Instant::now();
+            self.core
+                .metrics()
+                .set_busy_since(&self.shared().epoch, self.busy_since);
+        }
+    }
+
+    /// Whether to leave the loop: the runtime shuts down, or the lender of this core wants
+    /// it back.
+    #[inline]
+    fn should_stop(&self) -> bool {
+        self.stopping
+            || self.shared().shutdown.load(Ordering::Relaxed)
+            || self.lend.is_some_and(Lend::is_recalled)
+    }
+
+    /// The next task to run, or `None` when the runtime shuts down (or a borrowed core is
+    /// recalled).
     fn next_task(&mut self) -> Option<Notified> {
-        if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
+        if self.should_stop() {
             return None;
         }
         self.until_injector -= 1;
@@ -348,7 +447,7 @@ impl Worker<'_> {
 
     fn search_or_park(&mut self) -> Option<Notified> {
         loop {
-            if self.stopping || self.shared().shutdown.load(Ordering::Relaxed) {
+            if self.should_stop() {
                 return None;
             }
             // Due timers are work too: fire them here rather than wait for the timer thread.
@@ -383,17 +482,33 @@ impl Worker<'_> {
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
-            let message = shared.receiver.recv();
+            let message = self.wait_for_message(&shared);
             shared.parked.fetch_sub(1, Ordering::SeqCst);
             self.busy_since = Instant::now();
             self.core
                 .metrics()
                 .set_busy_since(&shared.epoch, self.busy_since);
             match message {
-                Ok(Message::Task(task)) => return Some(task),
-                Ok(Message::Unpark) => self.adopt_search_token(),
-                Ok(Message::Shutdown) | Err(_) => return None,
+                Some(Message::Task(task)) => return Some(task),
+                Some(Message::Unpark) => self.adopt_search_token(),
+                Some(Message::Shutdown) => {
+                    self.stopping = true;
+                    return None;
+                }
+                None => return None,
             }
+        }
+    }
+
+    /// Parks until a message arrives, or, on a borrowed core, until the lender recalls it
+    /// (`None`, as when the channel is gone).
+    fn wait_for_message(&self, shared: &Shared) -> Option<Message> {
+        match self.lend {
+            None => shared.receiver.recv().ok(),
+            Some(lend) => crossbeam_channel::select! {
+                recv(shared.receiver) -> message => message.ok(),
+                recv(lend.recall_receiver()) -> _ => None,
+            },
         }
     }
 

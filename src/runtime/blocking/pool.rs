@@ -1,0 +1,349 @@
+//! The blocking pool: threads started on demand, up to a cap, that run blocking jobs in the
+//! order they were spawned.
+//!
+//! All of the pool's state sits behind one mutex: the FIFO queue of jobs not yet started and
+//! the counts of threads. A spawn hands its job to an idle thread if there is one (waking it
+//! through the condition variable), else starts a new thread if the cap allows, else leaves
+//! it queued until a thread finishes its job. A thread that finds nothing to do waits up to
+//! the keep-alive for a job, then exits, so an idle pool shrinks back to no threads.
+//!
+//! # Shutdown
+//!
+//! [`BlockingPool::shutdown`] marks the pool shut, takes the queued jobs out and cancels
+//! them (their handles resolve to cancelled), wakes every idle thread so that it exits, and
+//! waits for the threads still running a job, up to an optional timeout. Threads still
+//! blocked when it runs out are abandoned: they finish their job whenever it returns and
+//! then exit on their own. Jobs spawned after the shutdown are cancelled at once.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::runtime::context;
+use crate::runtime::handle::Handle;
+use crate::runtime::task::{Notified, Task};
+use crate::runtime::Hooks;
+
+/// A job of the pool: a blocking task's run-queue entry, and the owner's reference that
+/// shutdown uses to cancel it if it never starts.
+pub(crate) struct Job {
+    notified: Notified,
+    task: Task,
+}
+
+impl Job {
+    pub(crate) fn new(task: Task, notified: Notified) -> Job {
+        Job { notified, task }
+    }
+
+    fn run(self) {
+        self.notified.run();
+        // The task is complete now; this drops the owner's reference.
+        drop(self.task);
+    }
+
+    /// Completes the task as cancelled without running it.
+    fn cancel(self) {
+        self.task.shutdown();
+    }
+}
+
+thread_local! {
+    /// The pool whose thread this is, if any: compared, never followed.
+    static CURRENT_POOL: Cell<*const BlockingPool> = const { Cell::new(std::ptr::null()) };
+}
+
+/// How the pool's threads are made; fixed when the runtime is built.
+pub(crate) struct PoolConfig {
+    pub(crate) max_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) hooks: Hooks,
+}
+
+struct State {
+    /// Jobs waiting for a thread, oldest first.
+    queue: VecDeque<Job>,
+    /// Threads serving the pool (busy or idle): the count the cap limits.
+    threads: usize,
+    /// Threads not yet finished, counting those that left `threads` and are still running
+    /// their stop hook: what the shutdown waits for.
+    live: usize,
+    /// Threads waiting for a job and not yet claimed by a spawn.
+    idle: usize,
+    /// Wake-ups sent to idle threads and not yet taken: each stands for a thread that was
+    /// idle, is no longer counted in `idle`, and will look at the queue.
+    notified: usize,
+    shutdown: bool,
+}
+
+/// One runtime's blocking pool; see the module docs.
+pub(crate) struct BlockingPool {
+    state: Mutex<State>,
+    /// Idle threads wait here for a job (or the shutdown).
+    job_ready: Condvar,
+    /// The shutdown waits here for the last thread to exit.
+    thread_exited: Condvar,
+    config: PoolConfig,
+}
+
+/// Whether a job may start a thread beyond the cap.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Admission {
+    /// An ordinary job: it waits in the queue while every thread the cap allows is busy.
+    Capped,
+    /// A job that others wait on to make progress (a worker handed over by
+    /// `block_in_place`): it runs at once, on a new thread if need be.
+    Immediate,
+}
+
+/// Why [`BlockingPool::spawn`] did not take a job; the job has been cancelled.
+#[derive(Debug)]
+pub(crate) enum SpawnError {
+    /// The runtime is shutting down.
+    Shutdown,
+    /// No thread runs the pool and a new one could not be started.
+    NoThread(io::Error),
+}
+
+impl BlockingPool {
+    pub(crate) fn new(config: PoolConfig) -> BlockingPool {
+        BlockingPool {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                threads: 0,
+                live: 0,
+                idle: 0,
+                notified: 0,
+                shutdown: false,
+            }),
+            job_ready: Condvar::new(),
+            thread_exited: Condvar::new(),
+            config,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Jobs run outside the lock, and nothing under it panics, so a poisoned lock still
+        // guards consistent state.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `job` on a thread of the pool of `handle`'s runtime (whose pool `self` is).
+    pub(crate) fn spawn(
+        &self,
+        handle: &Handle,
+        job: Job,
+        admission: Admission,
+    ) -> Result<(), SpawnError> {
+        let mut state = self.lock();
+        if state.shutdown {
+            drop(state);
+            job.cancel();
+            return Err(SpawnError::Shutdown);
+        }
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.notified += 1;
+            match admission {
+                Admission::Capped => state.queue.push_back(job),
+                Admission::Immediate => state.queue.push_front(job),
+            }
+            drop(state);
+            self.job_ready.notify_one();
+            return Ok(());
+        }
+        if state.threads >= self.config.max_threads && admission == Admission::Capped {
+            state.queue.push_back(job);
+            return Ok(());
+        }
+        state.threads += 1;
+        state.live += 1;
+        drop(state);
+        match self.start_thread(handle, job) {
+            Ok(()) => Ok(()),
+            Err((job, error)) => {
+                let mut state = self.lock();
+                state.threads -= 1;
+                state.live -= 1;
+                if state.threads > 0 && admission == Admission::Capped {
+                    // A running thread will get to it.
+                    state.queue.push_back(job);
+                    return Ok(());
+                }
+                drop(state);
+                self.thread_exited.notify_all();
+                job.cancel();
+                Err(SpawnError::NoThread(error))
+            }
+        }
+    }
+
+    fn start_thread(&self, handle: &Handle, first: Job) -> Result<(), (Job, io::Error)> {
+        let mut builder = std::thread::Builder::new().name(self.config.thread_name.clone());
+        if let Some(bytes) = self.config.stack_size {
+            builder = builder.stack_size(bytes);
+        }
+        // The job travels in a slot we can take back if the thread does not start.
+        let slot = std::sync::Arc::new(Mutex::new(Some(first)));
+        let thread_slot = slot.clone();
+        let thread_handle = handle.clone();
+        let started = builder.spawn(move || {
+            let first = thread_slot
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            drop(thread_slot);
+            run_thread(thread_handle, first);
+        });
+        match started {
+            Ok(_detached) => Ok(()),
+            Err(error) => {
+                let job = slot
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take()
+                    .expect("a thread that did not start took no job");
+                Err((job, error))
+            }
+        }
+    }
+
+    /// The loop of one pool thread, after its first job: run queued jobs, wait up to the
+    /// keep-alive for more, and return when the thread is to exit (no longer counted as
+    /// serving).
+    fn serve(&self) {
+        let mut state = self.lock();
+        'serve: loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                job.run();
+                state = self.lock();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let deadline = Instant::now() + self.config.keep_alive;
+            loop {
+                let timeout = deadline.saturating_duration_since(Instant::now());
+                state = self
+                    .job_ready
+                    .wait_timeout(state, timeout)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .0;
+                if state.notified > 0 {
+                    // A spawn (or the shutdown) counted us out of `idle` already.
+                    state.notified -= 1;
+                    continue 'serve;
+                }
+                if state.shutdown || Instant::now() >= deadline {
+                    state.idle -= 1;
+                    break 'serve;
+                }
+                // A spurious wake-up: keep waiting until the keep-alive runs out.
+            }
+        }
+        state.threads -= 1;
+    }
+
+    /// The last act of a pool thread, after its stop hook.
+    fn thread_finished(&self) {
+        let mut state = self.lock();
+        state.live -= 1;
+        let last = state.live == 0;
+        drop(state);
+        if last {
+            self.thread_exited.notify_all();
+        }
+    }
+
+    /// Stops the pool; see the module docs. With `timeout` of `None`, waits for every
+    /// running job to return.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut state = self.lock();
+        if state.shutdown {
+            return;
+        }
+        state.shutdown = true;
+        let queued = std::mem::take(&mut state.queue);
+        // Every idle thread is woken and will exit; they count as notified so that none
+        // waits out its keep-alive.
+        state.notified += state.idle;
+        state.idle = 0;
+        drop(state);
+        self.job_ready.notify_all();
+        // Outside the lock: cancelling drops the closures, whose destructors are user code.
+        for job in queued {
+            job.cancel();
+        }
+
+        // A job of this pool that drops the runtime must not wait for itself.
+        let own = usize::from(CURRENT_POOL.with(Cell::get) == self as *const BlockingPool);
+        let mut state = self.lock();
+        while state.live > own {
+            state = match deadline {
+                None => self
+                    .thread_exited
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        // The threads still blocked are abandoned; they exit when their job
+                        // returns.
+                        return;
+                    }
+                    self.thread_exited
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Threads started and not yet exited, busy or idle.
+    pub(crate) fn num_threads(&self) -> usize {
+        self.lock().threads
+    }
+
+    /// Threads waiting for a job.
+    pub(crate) fn num_idle_threads(&self) -> usize {
+        self.lock().idle
+    }
+
+    /// Jobs waiting for a thread.
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.lock().queue.len()
+    }
+}
+
+/// The body of a pool thread: inside the runtime's context (so `Handle::current`,
+/// `fiber::spawn` and `Handle::block_on` work in jobs), between the runtime's thread hooks.
+fn run_thread(handle: Handle, first: Option<Job>) {
+    let pool = &handle.shared.blocking;
+    if let Some(hook) = &pool.config.hooks.on_thread_start {
+        hook();
+    }
+    CURRENT_POOL.with(|current| current.set(pool));
+    {
+        let _context = context::enter_handle(&handle);
+        if let Some(job) = first {
+            job.run();
+        }
+        pool.serve();
+    }
+    if let Some(hook) = &pool.config.hooks.on_thread_stop {
+        hook();
+    }
+    CURRENT_POOL.with(|current| current.set(std::ptr::null()));
+    pool.thread_finished();
+}
