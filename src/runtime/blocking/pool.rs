@@ -286,7 +286,7 @@ impl BlockingPool {
         }
 
         // A job of this pool that drops the runtime must not wait for itself.
-        let own = usize::from(CURRENT_POOL.with(Cell::get) == self as *const BlockingPool);
+        let own = usize::from(std::ptr::eq(CURRENT_POOL.with(Cell::get), self));
         let mut state = self.lock();
         while state.live > own {
             state = match deadline {
