@@ -366,6 +366,22 @@ fn spawn_blocking_after_shutdown_resolves_cancelled() {
 }
 
 #[test]
+fn a_job_may_drop_its_own_runtime() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let handle = rt.handle().clone();
+        let (dropped, was_dropped) = mpsc::channel();
+        let job = handle.spawn_blocking(move || {
+            drop(rt);
+            dropped.send(()).unwrap();
+            "dropped"
+        });
+        was_dropped.recv().unwrap();
+        assert_eq!(fiber::block_on(job).unwrap(), "dropped");
+    });
+}
+
+#[test]
 fn thread_hooks_run_on_blocking_threads_and_have_all_run_when_drop_returns() {
     watchdog(|| {
         let started = Arc::new(AtomicUsize::new(0));

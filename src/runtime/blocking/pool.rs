@@ -230,20 +230,15 @@ impl BlockingPool {
                 break;
             }
             state.idle += 1;
-            let deadline = Instant::now() + self.config.keep_alive;
+            let deadline = deadline_after(self.config.keep_alive);
             loop {
-                let timeout = deadline.saturating_duration_since(Instant::now());
-                state = self
-                    .job_ready
-                    .wait_timeout(state, timeout)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .0;
+                state = wait_until(&self.job_ready, state, deadline);
                 if state.notified > 0 {
                     // A spawn (or the shutdown) counted us out of `idle` already.
                     state.notified -= 1;
                     continue 'serve;
                 }
-                if state.shutdown || Instant::now() >= deadline {
+                if state.shutdown || deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                     state.idle -= 1;
                     break 'serve;
                 }
@@ -257,17 +252,17 @@ impl BlockingPool {
     fn thread_finished(&self) {
         let mut state = self.lock();
         state.live -= 1;
-        let last = state.live == 0;
         drop(state);
-        if last {
-            self.thread_exited.notify_all();
-        }
+        // Not only for the last one: a shutdown run by a job of this pool waits for all
+        // threads but its own.
+        self.thread_exited.notify_all();
     }
 
     /// Stops the pool; see the module docs. With `timeout` of `None`, waits for every
     /// running job to return.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        // A timeout too far out to be an instant is no timeout at all.
+        let deadline = timeout.and_then(deadline_after);
         let mut state = self.lock();
         if state.shutdown {
             return;
@@ -289,28 +284,15 @@ impl BlockingPool {
         let own = usize::from(std::ptr::eq(CURRENT_POOL.with(Cell::get), self));
         let mut state = self.lock();
         while state.live > own {
-            state = match deadline {
-                None => self
-                    .thread_exited
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        // The threads still blocked are abandoned; they exit when their job
-                        // returns.
-                        return;
-                    }
-                    self.thread_exited
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .0
-                }
-            };
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                // The threads still blocked are abandoned; they exit when their job returns.
+                return;
+            }
+            state = wait_until(&self.thread_exited, state, deadline);
         }
     }
 
-    /// Threads started and not yet exited, busy or idle.
+    /// Threads serving the pool, busy or idle.
     pub(crate) fn num_threads(&self) -> usize {
         self.lock().threads
     }
@@ -324,6 +306,30 @@ impl BlockingPool {
     pub(crate) fn queue_depth(&self) -> usize {
         self.lock().queue.len()
     }
+}
+
+/// `duration` from now, or `None` if that is too far out to be an `Instant`.
+fn deadline_after(duration: Duration) -> Option<Instant> {
+    Instant::now().checked_add(duration)
+}
+
+/// Waits on `condvar` until woken or `deadline` (if any) passes.
+fn wait_until<'a>(
+    condvar: &Condvar,
+    state: MutexGuard<'a, State>,
+    deadline: Option<Instant>,
+) -> MutexGuard<'a, State> {
+    let result = match deadline {
+        None => condvar.wait(state),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            condvar
+                .wait_timeout(state, left)
+                .map(|(state, _)| state)
+                .map_err(|poisoned| std::sync::PoisonError::new(poisoned.into_inner().0))
+        }
+    };
+    result.unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The body of a pool thread: inside the runtime's context (so `Handle::current`,
