@@ -42,6 +42,20 @@
 //! assert_eq!(rt.block_on(handle).unwrap(), "done");
 //! ```
 //!
+//! Blocking work goes to a pool of threads of its own, so that it does not stall the
+//! workers: [`spawn_blocking`] runs a closure there and returns an ordinary [`JoinHandle`];
+//! [`block_in_place`] blocks right in a task, handing the worker's other tasks to another
+//! thread meanwhile:
+//!
+//! ```
+//! let rt = fiber::Runtime::new().unwrap();
+//! let length = rt.block_on(async {
+//!     let listing = fiber::spawn_blocking(|| std::fs::read_dir(".").map(|dir| dir.count()));
+//!     listing.await.unwrap().unwrap()
+//! });
+//! assert!(length > 0);
+//! ```
+//!
 //! A panicking task does not take its worker down; its handle reports the panic:
 //!
 //! ```

@@ -261,10 +261,20 @@ impl RuntimeMetrics {
     /// # Examples
     ///
     /// ```
-    /// let rt = fiber::Runtime::new().unwrap();
-    /// rt.block_on(rt.spawn(async {})).unwrap();
-    /// let depth = rt.metrics().global_queue_depth();
-    /// # let _ = depth;
+    /// let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let (started, busy) = std::sync::mpsc::channel();
+    /// // Keeps the only worker busy (a task should not block like this: it is for the
+    /// // example), so that the next spawn waits in the injector.
+    /// let blocker = rt.spawn(async move {
+    ///     started.send(()).unwrap();
+    ///     gate.recv().unwrap();
+    /// });
+    /// busy.recv().unwrap();
+    /// let waiting = rt.spawn(async {});
+    /// assert_eq!(rt.metrics().global_queue_depth(), 1);
+    /// release.send(()).unwrap();
+    /// rt.block_on(async { (blocker.await.unwrap(), waiting.await.unwrap()) });
     /// ```
     pub fn global_queue_depth(&self) -> usize {
         self.handle.shared.receiver.len()

@@ -5,6 +5,8 @@
 //! - [`scheduler`] is where woken tasks go (the queues and the parking protocol);
 //!   [`worker`] is the loop each worker thread runs.
 //! - [`task`] is the task allocation and its state machine.
+//! - [`blocking`] is the pool of threads for blocking work (`spawn_blocking`) and
+//!   `block_in_place`, which lends a worker's core to one of them.
 //! - [`park`] drives `block_on` on the calling thread; [`context`] tells code which runtime
 //!   (and which worker) it runs on.
 
