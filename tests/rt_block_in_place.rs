@@ -245,3 +245,53 @@ fn dropping_the_runtime_after_block_in_place_stops_cleanly() {
         }
     });
 }
+
+#[test]
+fn the_worker_is_handed_over_even_when_the_blocking_pool_is_full() {
+    watchdog(|| {
+        let rt = fiber::Builder::new()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        // The only thread the cap allows is busy, and a second job waits behind it.
+        let (release, gate) = mpsc::channel::<()>();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let job = |gate: Option<mpsc::Receiver<()>>| {
+            let (running, most) = (running.clone(), most.clone());
+            move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                if let Some(gate) = gate {
+                    gate.recv().unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(5));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        let first = rt.spawn_blocking(job(Some(gate)));
+        let second = rt.spawn_blocking(job(None));
+        assert_eq!(rt.metrics().blocking_queue_depth(), 1);
+
+        let (sender, receiver) = mpsc::channel();
+        let value = rt
+            .block_on(rt.spawn(async move {
+                let b = fiber::spawn(async move { sender.send(9).unwrap() });
+                let value = fiber::block_in_place(|| receiver.recv().unwrap());
+                b.await.unwrap();
+                value
+            }))
+            .unwrap();
+        assert_eq!(value, 9);
+
+        release.send(()).unwrap();
+        rt.block_on(async {
+            first.await.unwrap();
+            second.await.unwrap();
+        });
+        // The thread started beyond the cap for the hand-over did not run queued jobs
+        // beside the pool's own.
+        assert_eq!(most.load(Ordering::SeqCst), 1);
+    });
+}

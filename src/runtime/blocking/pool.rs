@@ -7,6 +7,11 @@
 //! it queued until a thread finishes its job. A thread that finds nothing to do waits up to
 //! the keep-alive for a job, then exits, so an idle pool shrinks back to no threads.
 //!
+//! A worker that `block_in_place` hands over must not wait behind blocking jobs: it is an
+//! [`Admission::Immediate`] job, which gets an idle thread or a new one even beyond the cap.
+//! A thread over the cap leaves the queue to the others once its immediate job is done, so
+//! the cap still bounds the queued jobs that run at once.
+//!
 //! # Shutdown
 //!
 //! [`BlockingPool::shutdown`] marks the pool shut, takes the queued jobs out and cancels
@@ -67,6 +72,9 @@ pub(crate) struct PoolConfig {
 struct State {
     /// Jobs waiting for a thread, oldest first.
     queue: VecDeque<Job>,
+    /// [`Admission::Immediate`] jobs handed to an idle thread, which takes them before any
+    /// other. The shutdown never cancels them: someone waits for each to run.
+    urgent: VecDeque<Job>,
     /// Threads serving the pool (busy or idle): the count the cap limits.
     threads: usize,
     /// Threads not yet finished, counting those that left `threads` and are still running
@@ -114,6 +122,7 @@ impl BlockingPool {
         BlockingPool {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
+                urgent: VecDeque::new(),
                 threads: 0,
                 live: 0,
                 idle: 0,
@@ -152,7 +161,7 @@ impl BlockingPool {
             state.notified += 1;
             match admission {
                 Admission::Capped => state.queue.push_back(job),
-                Admission::Immediate => state.queue.push_front(job),
+                Admission::Immediate => state.urgent.push_back(job),
             }
             drop(state);
             self.job_ready.notify_one();
@@ -220,6 +229,18 @@ impl BlockingPool {
     fn serve(&self) {
         let mut state = self.lock();
         'serve: loop {
+            if let Some(job) = state.urgent.pop_front() {
+                drop(state);
+                job.run();
+                state = self.lock();
+                continue;
+            }
+            if state.threads > self.config.max_threads {
+                // An immediate job took this thread beyond the cap: leave the queue to the
+                // others, so that no more than the cap run queued jobs at once. (So an idle
+                // thread is always within the cap, and a spawn may wake any.)
+                break;
+            }
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
                 job.run();
@@ -304,7 +325,8 @@ impl BlockingPool {
 
     /// Jobs waiting for a thread.
     pub(crate) fn queue_depth(&self) -> usize {
-        self.lock().queue.len()
+        let state = self.lock();
+        state.queue.len() + state.urgent.len()
     }
 }
 
