@@ -295,3 +295,44 @@ fn the_worker_is_handed_over_even_when_the_blocking_pool_is_full() {
         assert_eq!(most.load(Ordering::SeqCst), 1);
     });
 }
+
+#[test]
+fn block_in_place_spawn_blocking_and_block_on_mixed_under_load() {
+    common::watchdog_for(Duration::from_secs(60), || {
+        for workers in [1, 3] {
+            let rt = fiber::Builder::new()
+                .worker_threads(workers)
+                .max_blocking_threads(4)
+                .build()
+                .unwrap();
+            let tasks: Vec<_> = (0..300u64)
+                .map(|index| {
+                    rt.spawn(async move {
+                        let value = match index % 3 {
+                            // Blocks in place, waiting on a blocking job through `block_on`.
+                            0 => fiber::block_in_place(|| {
+                                let handle = fiber::Handle::current();
+                                handle
+                                    .block_on(fiber::spawn_blocking(move || index))
+                                    .unwrap()
+                            }),
+                            // Nested: the borrowing thread's task blocks in place as well.
+                            1 => fiber::block_in_place(|| fiber::block_in_place(|| index)),
+                            _ => fiber::spawn_blocking(move || index).await.unwrap(),
+                        };
+                        fiber::yield_now().await;
+                        value
+                    })
+                })
+                .collect();
+            let sum: u64 = rt.block_on(async {
+                let mut sum = 0;
+                for task in tasks {
+                    sum += task.await.unwrap();
+                }
+                sum
+            });
+            assert_eq!(sum, (0..300).sum::<u64>(), "{workers} workers");
+        }
+    });
+}

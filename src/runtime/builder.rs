@@ -114,7 +114,7 @@ impl Builder {
     /// The pool starts threads on demand for [`spawn_blocking`](crate::spawn_blocking) jobs;
     /// jobs beyond the cap wait, in the order they were spawned, for a thread to finish its
     /// job. (A worker handed over by [`block_in_place`](crate::block_in_place) never waits:
-    /// it may take a thread beyond the cap.)
+    /// the threads that take over workers come on top of the cap.)
     ///
     /// # Panics
     ///

@@ -8,9 +8,11 @@
 //! the keep-alive for a job, then exits, so an idle pool shrinks back to no threads.
 //!
 //! A worker that `block_in_place` hands over must not wait behind blocking jobs: it is an
-//! [`Admission::Immediate`] job, which gets an idle thread or a new one even beyond the cap.
-//! A thread over the cap leaves the queue to the others once its immediate job is done, so
-//! the cap still bounds the queued jobs that run at once.
+//! [`Admission::Immediate`] job, which gets an idle thread or a new one at once. Threads
+//! running such jobs do not count against the cap (else enough tasks blocking in place, each
+//! waiting for a blocking job, would leave no thread for those jobs), and a thread that
+//! finds the pool over the cap once its immediate job is done exits instead of taking
+//! queued jobs, so the cap still bounds the ordinary jobs that run at once.
 //!
 //! # Shutdown
 //!
@@ -75,8 +77,11 @@ struct State {
     /// [`Admission::Immediate`] jobs handed to an idle thread, which takes them before any
     /// other. The shutdown never cancels them: someone waits for each to run.
     urgent: VecDeque<Job>,
-    /// Threads serving the pool (busy or idle): the count the cap limits.
+    /// Threads serving the pool: busy, idle, or running an immediate job.
     threads: usize,
+    /// Threads running an immediate job. The cap limits the others (`threads - immediate`),
+    /// so that however many workers are handed over, queued jobs still get their threads.
+    immediate: usize,
     /// Threads not yet finished, counting those that left `threads` and are still running
     /// their stop hook: what the shutdown waits for.
     live: usize,
@@ -86,6 +91,28 @@ struct State {
     /// idle, is no longer counted in `idle`, and will look at the queue.
     notified: usize,
     shutdown: bool,
+}
+
+impl State {
+    /// Threads that count against the cap: all but those running an immediate job.
+    fn capped_threads(&self) -> usize {
+        self.threads - self.immediate
+    }
+
+    /// Counts a thread about to run a job of this admission; a new thread is counted in
+    /// `threads` separately.
+    fn start(&mut self, admission: Admission) {
+        if admission == Admission::Immediate {
+            self.immediate += 1;
+        }
+    }
+
+    /// Undoes [`start`](State::start) once the job is done.
+    fn finish(&mut self, admission: Admission) {
+        if admission == Admission::Immediate {
+            self.immediate -= 1;
+        }
+    }
 }
 
 /// One runtime's blocking pool; see the module docs.
@@ -124,6 +151,7 @@ impl BlockingPool {
                 queue: VecDeque::new(),
                 urgent: VecDeque::new(),
                 threads: 0,
+                immediate: 0,
                 live: 0,
                 idle: 0,
                 notified: 0,
@@ -167,20 +195,22 @@ impl BlockingPool {
             self.job_ready.notify_one();
             return Ok(());
         }
-        if state.threads >= self.config.max_threads && admission == Admission::Capped {
+        if admission == Admission::Capped && state.capped_threads() >= self.config.max_threads {
             state.queue.push_back(job);
             return Ok(());
         }
         state.threads += 1;
         state.live += 1;
+        state.start(admission);
         drop(state);
-        match self.start_thread(handle, job) {
+        match self.start_thread(handle, job, admission) {
             Ok(()) => Ok(()),
             Err((job, error)) => {
                 let mut state = self.lock();
+                state.finish(admission);
                 state.threads -= 1;
                 state.live -= 1;
-                if state.threads > 0 && admission == Admission::Capped {
+                if state.capped_threads() > 0 && admission == Admission::Capped {
                     // A running thread will get to it.
                     state.queue.push_back(job);
                     return Ok(());
@@ -193,7 +223,12 @@ impl BlockingPool {
         }
     }
 
-    fn start_thread(&self, handle: &Handle, first: Job) -> Result<(), (Job, io::Error)> {
+    fn start_thread(
+        &self,
+        handle: &Handle,
+        first: Job,
+        admission: Admission,
+    ) -> Result<(), (Job, io::Error)> {
         let mut builder = std::thread::Builder::new().name(self.config.thread_name.clone());
         if let Some(bytes) = self.config.stack_size {
             builder = builder.stack_size(bytes);
@@ -208,7 +243,7 @@ impl BlockingPool {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .take();
             drop(thread_slot);
-            run_thread(thread_handle, first);
+            run_thread(thread_handle, first.map(|job| (job, admission)));
         });
         match started {
             Ok(_detached) => Ok(()),
@@ -223,19 +258,25 @@ impl BlockingPool {
         }
     }
 
-    /// The loop of one pool thread, after its first job: run queued jobs, wait up to the
-    /// keep-alive for more, and return when the thread is to exit (no longer counted as
-    /// serving).
-    fn serve(&self) {
+    /// The loop of one pool thread, counted in `threads` (and in `immediate` for an
+    /// immediate `first` job) by whoever started it: run jobs, wait up to the keep-alive for
+    /// more, and return when the thread is to exit (no longer counted as serving).
+    fn serve(&self, first: Option<(Job, Admission)>) {
+        if let Some((job, admission)) = first {
+            job.run();
+            self.lock().finish(admission);
+        }
         let mut state = self.lock();
         'serve: loop {
             if let Some(job) = state.urgent.pop_front() {
+                state.start(Admission::Immediate);
                 drop(state);
                 job.run();
                 state = self.lock();
+                state.finish(Admission::Immediate);
                 continue;
             }
-            if state.threads > self.config.max_threads {
+            if state.capped_threads() > self.config.max_threads {
                 // An immediate job took this thread beyond the cap: leave the queue to the
                 // others, so that no more than the cap run queued jobs at once. (So an idle
                 // thread is always within the cap, and a spawn may wake any.)
@@ -356,7 +397,7 @@ fn wait_until<'a>(
 
 /// The body of a pool thread: inside the runtime's context (so `Handle::current`,
 /// `fiber::spawn` and `Handle::block_on` work in jobs), between the runtime's thread hooks.
-fn run_thread(handle: Handle, first: Option<Job>) {
+fn run_thread(handle: Handle, first: Option<(Job, Admission)>) {
     let pool = &handle.shared.blocking;
     if let Some(hook) = &pool.config.hooks.on_thread_start {
         hook();
@@ -364,10 +405,7 @@ fn run_thread(handle: Handle, first: Option<Job>) {
     CURRENT_POOL.with(|current| current.set(pool));
     {
         let _context = context::enter_handle(&handle);
-        if let Some(job) = first {
-            job.run();
-        }
-        pool.serve();
+        pool.serve(first);
     }
     if let Some(hook) = &pool.config.hooks.on_thread_stop {
         hook();
