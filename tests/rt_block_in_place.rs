@@ -336,3 +336,29 @@ fn block_in_place_spawn_blocking_and_block_on_mixed_under_load() {
         }
     });
 }
+
+#[test]
+fn dropping_the_runtime_while_workers_are_handed_over_never_hangs() {
+    common::watchdog_for(Duration::from_secs(60), || {
+        for round in 0..100u64 {
+            let workers = if round % 2 == 0 { 1 } else { 2 };
+            let rt = fiber::Builder::new()
+                .worker_threads(workers)
+                .max_blocking_threads(2)
+                .build()
+                .unwrap();
+            for index in 0..8u64 {
+                drop(rt.spawn(async move {
+                    fiber::block_in_place(|| std::thread::sleep(Duration::from_micros(index * 50)));
+                    let job = fiber::spawn_blocking(move || index);
+                    let _ = job.await;
+                    fiber::yield_now().await;
+                }));
+            }
+            if round % 3 == 0 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            drop(rt);
+        }
+    });
+}
