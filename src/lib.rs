@@ -53,6 +53,20 @@
 //! }
 //! ```
 //!
+//! Blocking work goes to a pool of threads of its own, so that it does not stall the
+//! workers: [`spawn_blocking`] runs a closure there and returns an ordinary [`JoinHandle`];
+//! [`block_in_place`] blocks right in a task, handing the worker's other tasks to another
+//! thread meanwhile:
+//!
+//! ```
+//! let rt = fiber::Runtime::new().unwrap();
+//! let length = rt.block_on(async {
+//!     let listing = fiber::spawn_blocking(|| std::fs::read_dir(".").map(|dir| dir.count()));
+//!     listing.await.unwrap().unwrap()
+//! });
+//! assert!(length > 0);
+//! ```
+//!
 //! A panicking task does not take its worker down; its handle reports the panic:
 //!
 //! ```
@@ -84,8 +98,8 @@ pub mod time;
 pub use combinators::{join_all, try_join_all, FiberFutureExt};
 pub use macros::attributes::{main, test};
 pub use runtime::{
-    block_on, spawn, yield_now, AbortHandle, Builder, EnterGuard, Handle, JoinError, JoinHandle,
-    Runtime, RuntimeMetrics, SlowPoll, TryCurrentError, YieldNow,
+    block_in_place, block_on, spawn, spawn_blocking, yield_now, AbortHandle, Builder, EnterGuard,
+    Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, SlowPoll, TryCurrentError, YieldNow,
 };
 
 #[doc(hidden)]

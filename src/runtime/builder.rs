@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::context;
 use super::handle::Handle;
 use super::runtime::Runtime;
+use super::scheduler::blocking::pool::PoolConfig;
 use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
 use super::scheduler::{worker, Config as SchedulerConfig, Scheduler};
 use crate::time::Clock;
@@ -72,7 +73,14 @@ pub struct Builder {
     hooks: Hooks,
     start_paused: bool,
     slow_poll: SlowPollConfig,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
 }
+
+/// The most threads the blocking pool starts unless told otherwise, as in tokio.
+const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+/// How long an idle blocking thread waits for a job before it exits, unless told otherwise.
+const DEFAULT_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 impl Default for Builder {
     fn default() -> Builder {
@@ -98,6 +106,8 @@ impl Builder {
             hooks: Hooks::default(),
             start_paused: false,
             slow_poll: SlowPollConfig::default(),
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            thread_keep_alive: DEFAULT_THREAD_KEEP_ALIVE,
         }
     }
 
@@ -156,7 +166,8 @@ impl Builder {
         self
     }
 
-    /// Names every worker thread `name`.
+    /// Names every worker thread `name`; the threads of the blocking pool are named
+    /// `{name}-blocking`.
     ///
     /// # Examples
     ///
@@ -169,6 +180,55 @@ impl Builder {
     /// ```
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
         self.thread_name = name.into();
+        self
+    }
+
+    /// Sets the most threads the blocking pool runs at once (512 by default).
+    ///
+    /// The pool starts threads on demand for [`spawn_blocking`](crate::spawn_blocking) jobs;
+    /// jobs beyond the cap wait, in the order they were spawned, for a thread to finish its
+    /// job. (A worker handed over by [`block_in_place`](crate::block_in_place) never waits:
+    /// the threads that take over workers come on top of the cap.)
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0: jobs would never run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().max_blocking_threads(2).build().unwrap();
+    /// let job = rt.spawn_blocking(|| "blocking work");
+    /// assert_eq!(rt.block_on(job).unwrap(), "blocking work");
+    /// ```
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(
+            n > 0,
+            "`Builder::max_blocking_threads(0)`: the blocking pool needs at least one thread \
+             to run `spawn_blocking` jobs"
+        );
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Sets how long a blocking-pool thread with nothing to do waits for a job before it
+    /// exits (10 seconds by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Builder::new()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Self {
+        self.thread_keep_alive = duration;
         self
     }
 
@@ -185,7 +245,8 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on each worker thread when it starts, before it runs any task.
+    /// Runs `f` on each worker thread when it starts, before it runs any task, and likewise
+    /// on each thread of the blocking pool, as tokio does.
     ///
     /// # Examples
     ///
@@ -210,8 +271,9 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on each worker thread when it stops, after its last task. All have run by
-    /// the time dropping the runtime returns.
+    /// Runs `f` on each worker thread (and blocking-pool thread) when it stops, after its
+    /// last task. All have run by the time dropping the runtime returns (except on threads
+    /// that [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) abandoned).
     ///
     /// # Examples
     ///
@@ -341,10 +403,25 @@ impl Builder {
         crate::time::find_clocks_with(|| {
             context::try_current().map(|scheduler| scheduler.clock().clone())
         });
+        let hooks = self.hooks.clone();
         let (scheduler, deques) = Scheduler::new(SchedulerConfig {
             workers,
             clock: Clock::new(self.start_paused),
             slow_poll: self.slow_poll.clone(),
+            blocking: PoolConfig {
+                max_threads: self.max_blocking_threads,
+                keep_alive: self.thread_keep_alive,
+                thread_name: format!("{}-blocking", self.thread_name),
+                stack_size: self.thread_stack_size,
+                // Blocking threads run inside the runtime's context (not entered: they may
+                // block, and call `block_on`), between the thread hooks, as workers do.
+                thread_main: Arc::new(move |scheduler: &Arc<Scheduler>, body: &mut dyn FnMut()| {
+                    let _context = context::enter(scheduler);
+                    Hooks::run(&hooks.on_thread_start);
+                    body();
+                    Hooks::run(&hooks.on_thread_stop);
+                }),
+            },
         });
         // From here on, an early return drops `runtime`, which stops the workers started.
         let runtime = Runtime::from_handle(Handle {
@@ -383,6 +460,8 @@ impl fmt::Debug for Builder {
             .field("start_paused", &self.start_paused)
             .field("slow_poll_threshold", &self.slow_poll.threshold)
             .field("on_slow_poll", &self.slow_poll.hook.is_some())
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
             .finish()
     }
 }

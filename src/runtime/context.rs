@@ -49,6 +49,26 @@ pub(crate) fn is_entered() -> bool {
     CONTEXT.with(|context| context.entered.get())
 }
 
+/// Lets this thread block (and call `block_on`) until the guard drops, for
+/// `block_in_place` once the worker's core is handed over.
+pub(crate) fn allow_blocking() -> AllowBlockingGuard {
+    AllowBlockingGuard {
+        entered: CONTEXT.with(|context| context.entered.replace(false)),
+    }
+}
+
+/// Restores the `entered` flag that [`allow_blocking`] cleared.
+#[must_use]
+pub(crate) struct AllowBlockingGuard {
+    entered: bool,
+}
+
+impl Drop for AllowBlockingGuard {
+    fn drop(&mut self) {
+        CONTEXT.with(|context| context.entered.set(self.entered));
+    }
+}
+
 /// Restores the previous context when dropped.
 #[must_use]
 pub(crate) struct ContextGuard {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::block_on;
+use super::blocking;
 use super::context;
 use super::metrics::RuntimeMetrics;
 use super::scheduler::Scheduler;
@@ -139,6 +140,29 @@ impl Handle {
     /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::new(self.scheduler.clone())
+    }
+
+    /// Runs the blocking closure `f` on a thread of the runtime's blocking pool and returns a
+    /// handle to await its result; see [`fiber::spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// If the runtime has been dropped, `f` is dropped here and the handle resolves to a
+    /// cancellation error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let job = handle.spawn_blocking(|| (1..=10u64).product::<u64>());
+    /// assert_eq!(rt.block_on(job).unwrap(), 3_628_800);
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        blocking::spawn_blocking(&self.scheduler, f)
     }
 
     /// Runs `future` to completion on the calling thread, inside this runtime's context (so

@@ -163,6 +163,106 @@ impl RuntimeMetrics {
             .map(|worker| self.worker(worker).slow_polls.load(Ordering::Relaxed))
             .sum()
     }
+
+    /// The number of threads in the blocking pool: running a job, borrowing a worker for
+    /// [`block_in_place`](crate::block_in_place), or idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// assert_eq!(rt.metrics().num_blocking_threads(), 0);
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// assert_eq!(rt.metrics().num_blocking_threads(), 1);
+    /// ```
+    pub fn num_blocking_threads(&self) -> usize {
+        self.scheduler.blocking.num_threads()
+    }
+
+    /// The number of blocking-pool threads waiting for a job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// // The thread goes idle just after the job's handle resolves.
+    /// while rt.metrics().num_idle_blocking_threads() == 0 {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(rt.metrics().num_idle_blocking_threads(), 1);
+    /// ```
+    pub fn num_idle_blocking_threads(&self) -> usize {
+        self.scheduler.blocking.num_idle_threads()
+    }
+
+    /// The number of blocking jobs waiting for a thread: spawned while every thread that
+    /// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads) allows was
+    /// busy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().max_blocking_threads(1).build().unwrap();
+    /// let (release, blocked) = std::sync::mpsc::channel::<()>();
+    /// let first = rt.spawn_blocking(move || blocked.recv().unwrap());
+    /// let second = rt.spawn_blocking(|| ());
+    /// assert_eq!(rt.metrics().blocking_queue_depth(), 1);
+    /// release.send(()).unwrap();
+    /// rt.block_on(async { (first.await.unwrap(), second.await.unwrap()) });
+    /// assert_eq!(rt.metrics().blocking_queue_depth(), 0);
+    /// ```
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.scheduler.blocking.queue_depth()
+    }
+
+    /// The number of entries in the injector, the queue through which tasks spawned or woken
+    /// outside the workers reach them (it also carries the workers' wake-up messages).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let (started, busy) = std::sync::mpsc::channel();
+    /// // Keeps the only worker busy (a task should not block like this: it is for the
+    /// // example), so that the next spawn waits in the injector.
+    /// let blocker = rt.spawn(async move {
+    ///     started.send(()).unwrap();
+    ///     gate.recv().unwrap();
+    /// });
+    /// busy.recv().unwrap();
+    /// let waiting = rt.spawn(async {});
+    /// assert_eq!(rt.metrics().global_queue_depth(), 1);
+    /// release.send(()).unwrap();
+    /// rt.block_on(async { (blocker.await.unwrap(), waiting.await.unwrap()) });
+    /// ```
+    pub fn global_queue_depth(&self) -> usize {
+        self.scheduler.global_queue_depth()
+    }
+
+    /// The number of tasks in `worker`'s local queue, where other workers can steal them
+    /// (the task it runs next, in a slot of its own, is not counted).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `worker >= num_workers()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+    /// rt.block_on(rt.spawn(async {})).unwrap();
+    /// assert_eq!(rt.metrics().worker_local_queue_depth(0), 0);
+    /// ```
+    pub fn worker_local_queue_depth(&self, worker: usize) -> usize {
+        let workers = self.scheduler.num_workers();
+        assert!(
+            worker < workers,
+            "worker index {worker} out of range: the runtime has {workers} workers"
+        );
+        self.scheduler.worker_local_queue_depth(worker)
+    }
 }
 
 impl std::fmt::Debug for RuntimeMetrics {

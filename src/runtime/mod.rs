@@ -8,10 +8,14 @@
 //!   the shutdown protocol.
 //! - [`task`] is the task allocation and its state machine; [`coop`] is the budget that
 //!   makes a task yield after finding fiber's resources ready many times in a row.
+//! - [`blocking`] is the runtime's side of blocking work: `spawn_blocking` and
+//!   `block_in_place` (the pool itself and the lending of a worker's core are the
+//!   scheduler's).
 //! - [`block_on`] drives a future on the calling thread; [`context`] tells code which runtime
 //!   it runs in.
 
 mod block_on;
+mod blocking;
 mod builder;
 mod context;
 pub(crate) mod coop;
@@ -26,6 +30,7 @@ mod yield_now;
 use std::future::Future;
 use std::sync::OnceLock;
 
+pub use blocking::block_in_place;
 pub use builder::Builder;
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
@@ -60,6 +65,52 @@ where
         None => panic!(
             "`fiber::spawn` called outside a fiber runtime: call it from a task or inside \
              `block_on`, or spawn through a `Handle` (`Runtime::handle`)"
+        ),
+    }
+}
+
+/// Runs the blocking closure `f` on a thread of the current runtime's blocking pool, and
+/// returns a handle to await its result.
+///
+/// Use it for work that would block a worker: file system calls, blocking libraries, long
+/// computations. The pool starts threads on demand, up to
+/// [`Builder::max_blocking_threads`] (512 by default); further jobs wait for a thread in the
+/// order they were spawned. Threads with nothing to do exit after
+/// [`Builder::thread_keep_alive`] (10 seconds by default). `f` runs inside the runtime's
+/// context: [`spawn`] and [`Handle::current`] work there, and so does [`Handle::block_on`].
+///
+/// The handle is an ordinary [`JoinHandle`]: a panic in `f` resolves it to a [`JoinError`]
+/// whose [`is_panic`](JoinError::is_panic) is true; [`abort`](JoinHandle::abort) before the
+/// job starts cancels it (once started, it runs to the end). Dropping the runtime cancels
+/// the jobs not yet started and waits for those running (see
+/// [`Runtime::shutdown_timeout`]).
+///
+/// # Panics
+///
+/// Panics outside a runtime; use [`Handle::spawn_blocking`] from other threads.
+///
+/// # Examples
+///
+/// ```
+/// fiber::block_on(async {
+///     let job = fiber::spawn_blocking(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(10));
+///         "slept"
+///     });
+///     assert_eq!(job.await.unwrap(), "slept");
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match context::try_current() {
+        Some(scheduler) => blocking::spawn_blocking(&scheduler, f),
+        None => panic!(
+            "`fiber::spawn_blocking` called outside a fiber runtime: call it from a task or \
+             inside `block_on`, or spawn through a `Handle` (`Handle::spawn_blocking`)"
         ),
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use super::context;
 use super::handle::Handle;
@@ -12,7 +13,9 @@ use super::task::JoinHandle;
 ///
 /// Dropping it shuts it down: the workers stop, every unfinished task's future is dropped
 /// (exactly once) before `drop` returns, and every `JoinHandle` of those tasks resolves to a
-/// cancellation error.
+/// cancellation error. Blocking jobs not yet started are cancelled too, and `drop` waits for
+/// the running ones to return (see [`shutdown_timeout`](Runtime::shutdown_timeout) to bound
+/// that wait).
 ///
 /// # Examples
 ///
@@ -27,6 +30,8 @@ use super::task::JoinHandle;
 /// ```
 pub struct Runtime {
     handle: Handle,
+    /// How long the shutdown waits for running blocking jobs; `None`: until they return.
+    blocking_shutdown_timeout: Option<Duration>,
 }
 
 /// The guard of [`Runtime::enter`]: while it lives, this thread is in the runtime's context.
@@ -51,7 +56,10 @@ impl fmt::Debug for context::ContextGuard {
 impl Runtime {
     /// A runtime whose workers `handle` reaches (started by the `Builder`).
     pub(crate) fn from_handle(handle: Handle) -> Runtime {
-        Runtime { handle }
+        Runtime {
+            handle,
+            blocking_shutdown_timeout: None,
+        }
     }
 
     /// Runs `future` to completion on the calling thread, inside this runtime's context.
@@ -93,6 +101,60 @@ impl Runtime {
         F::Output: Send + 'static,
     {
         self.handle.spawn(future)
+    }
+
+    /// Runs the blocking closure `f` on a thread of the runtime's blocking pool and returns a
+    /// handle to await its result; see [`fiber::spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let job = rt.spawn_blocking(|| std::fs::metadata(".").is_ok());
+    /// assert!(rt.block_on(job).unwrap());
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// Shuts the runtime down, waiting at most about `timeout` for blocking jobs that are
+    /// still running.
+    ///
+    /// Everything else is as for dropping the runtime: the workers stop, unfinished tasks are
+    /// cancelled, and blocking jobs not yet started are cancelled. Blocking threads still
+    /// running a job when the time is up are abandoned: they finish that job in the
+    /// background (its handle never resolves) and then exit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// drop(rt.spawn_blocking(|| std::thread::sleep(Duration::from_secs(3600))));
+    /// rt.shutdown_timeout(Duration::from_millis(10));
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.blocking_shutdown_timeout = Some(timeout);
+        drop(self);
+    }
+
+    /// Shuts the runtime down without waiting for blocking jobs that are still running:
+    /// [`shutdown_timeout`](Runtime::shutdown_timeout) with no time at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// drop(rt.spawn_blocking(|| std::thread::sleep(std::time::Duration::from_secs(3600))));
+    /// rt.shutdown_background();
+    /// ```
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
     }
 
     /// The runtime's handle, for spawning from other threads.
@@ -147,7 +209,7 @@ impl Drop for Runtime {
             // Waiting here for this very thread to stop would never end. Start the shutdown
             // anyway: the other workers stop, and the last worker to stop cancels the
             // remaining tasks once this task's poll has returned.
-            scheduler.close();
+            scheduler.close(self.blocking_shutdown_timeout);
             if std::thread::panicking() {
                 return;
             }
@@ -160,7 +222,7 @@ impl Drop for Runtime {
         // Cancelled tasks' destructors may spawn or look up the current runtime: they run
         // inside its context (spawns now get cancelled at once).
         let _context = context::enter(scheduler);
-        scheduler.close();
+        scheduler.close(self.blocking_shutdown_timeout);
     }
 }
 

@@ -453,6 +453,36 @@ impl<T: Send + 'static> JoinSet<T> {
         self.insert(crate::spawn(future))
     }
 
+    /// Runs the blocking closure `f` on the current runtime's blocking pool (see
+    /// [`fiber::spawn_blocking`](crate::spawn_blocking)) as a member of this set. Aborting
+    /// it, or dropping the set, cancels it if it has not started; once started it runs to
+    /// the end, and its output is dropped.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a fiber runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fiber::block_on(async {
+    /// let mut set = fiber::task::JoinSet::new();
+    /// for n in 1..=3u64 {
+    ///     set.spawn_blocking(move || n * 10);
+    /// }
+    /// let mut outputs = set.join_all().await;
+    /// outputs.sort();
+    /// assert_eq!(outputs, [10, 20, 30]);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.insert(crate::spawn_blocking(f))
+    }
+
     /// Spawns `future` onto the runtime of `handle` as a task of this set.
     ///
     /// # Examples

@@ -41,7 +41,9 @@ mod local;
 mod task_local;
 mod unconstrained;
 
-pub use crate::runtime::{spawn, yield_now, AbortHandle, JoinError, JoinHandle, YieldNow};
+pub use crate::runtime::{
+    block_in_place, spawn, spawn_blocking, yield_now, AbortHandle, JoinError, JoinHandle, YieldNow,
+};
 pub use join_set::JoinSet;
 pub use local::{spawn_local, LocalSet, RunUntil};
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};

@@ -40,12 +40,25 @@ impl Drop for CurrentWorker {
     fn drop(&mut self) {
         let current = CURRENT.with(|current| current.replace(self.previous));
         // A mismatch means a guard outlived the one made after it; the pointer it would put
-        // back may dangle, so stop rather than go on.
+        // back may dangle, so stop rather than go on. (Null: the core is lent, see `detach`.)
         assert!(
-            ptr::eq(current, self.core),
+            ptr::eq(current, self.core) || current.is_null(),
             "fiber's worker context was left out of order"
         );
     }
+}
+
+/// Forgets this thread's worker while its core is lent to another thread (see
+/// `scheduler::lend`): nothing on this thread may reach it, so spawns and wakes from here on
+/// go through the injector, as from a thread outside the workers.
+pub(super) fn detach() {
+    CURRENT.with(|current| current.set(ptr::null()));
+}
+
+/// Makes `core` this thread's worker again once its lend is over. The caller is the worker
+/// loop whose `CurrentWorker` guard named `core`, so the guard's check still holds.
+pub(super) fn attach(core: &WorkerCore) {
+    CURRENT.with(|current| current.set(core));
 }
 
 /// Calls `f` with this thread's worker if it is a worker of `scheduler`.

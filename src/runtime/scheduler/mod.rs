@@ -48,9 +48,14 @@
 //!    another thread) checks `workers_stopped` after its send and reclaims its own entry;
 //!    sequentially consistent fences on both sides make sure that one of the two sees the
 //!    entry (see [`Scheduler::push_remote`]).
+//! 6. **Stop the blocking pool.** Jobs not started yet are cancelled; running ones are waited
+//!    for, at most `blocking_timeout` (`Runtime::shutdown_timeout`). This comes last: a job
+//!    may be waiting for a task that step 4 just cancelled.
 
+pub(crate) mod blocking;
 pub(crate) mod current;
 pub(crate) mod idle;
+pub(crate) mod lend;
 pub(crate) mod metrics;
 pub(crate) mod slow_poll;
 pub(crate) mod worker;
@@ -60,12 +65,13 @@ use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle as ThreadHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_deque::{Stealer, Worker as Deque};
 use crossbeam_utils::CachePadded;
 
+use self::blocking::pool::{BlockingPool, PoolConfig};
 use self::idle::Idle;
 use self::metrics::WorkerMetrics;
 use self::slow_poll::SlowPollConfig;
@@ -89,6 +95,7 @@ pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) clock: Clock,
     pub(crate) slow_poll: SlowPollConfig,
+    pub(crate) blocking: PoolConfig,
 }
 
 /// The state shared by a runtime's handles, its workers and its tasks.
@@ -120,6 +127,9 @@ pub(crate) struct Scheduler {
     epoch: Instant,
     /// The runtime's clock, which tests may pause (`fiber::time::pause`).
     clock: Arc<Clock>,
+    /// The threads that run `spawn_blocking` jobs and borrow the cores that
+    /// `block_in_place` lends.
+    pub(crate) blocking: BlockingPool,
 }
 
 impl Scheduler {
@@ -129,6 +139,7 @@ impl Scheduler {
             workers,
             clock,
             slow_poll,
+            blocking,
         } = config;
         let deques: Vec<Deque<Notified>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let (sender, receiver) = crossbeam_channel::unbounded();
@@ -149,6 +160,7 @@ impl Scheduler {
             epoch: Instant::now(),
             clock: Arc::new(clock),
             slow_poll,
+            blocking: BlockingPool::new(blocking),
         };
         (Arc::new(scheduler), deques)
     }
@@ -252,6 +264,16 @@ impl Scheduler {
         self.epoch
     }
 
+    /// Tasks waiting in the injector (remote spawns and wakes), plus its control messages.
+    pub(crate) fn global_queue_depth(&self) -> usize {
+        self.receiver.len()
+    }
+
+    /// Tasks in worker `index`'s deque (its next-task slot is its own, and not counted).
+    pub(crate) fn worker_local_queue_depth(&self, index: usize) -> usize {
+        self.stealers[index].len()
+    }
+
     pub(crate) fn num_alive_tasks(&self) -> usize {
         self.owned.len()
     }
@@ -265,9 +287,10 @@ impl Scheduler {
         local + self.remote_spawned.load(Ordering::Relaxed)
     }
 
-    /// Shuts the scheduler down; see the module docs ("Shutdown") for the protocol. Returns
-    /// at once when the scheduler is already closing.
-    pub(crate) fn close(&self) {
+    /// Shuts the scheduler down; see the module docs ("Shutdown") for the protocol.
+    /// `blocking_timeout` bounds the wait for running blocking jobs (`None`: until they
+    /// return). Returns at once when the scheduler is already closing.
+    pub(crate) fn close(&self, blocking_timeout: Option<Duration>) {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -292,6 +315,7 @@ impl Scheduler {
             let _ = thread.join();
         }
         self.cancel_all_tasks();
+        self.blocking.shutdown(blocking_timeout);
     }
 
     /// Called by each worker when its loop has ended and its queues are empty: the last one
@@ -302,6 +326,9 @@ impl Scheduler {
             && self.close_left_to_workers.load(Ordering::Relaxed)
         {
             self.cancel_all_tasks();
+            // Nobody waits for this shutdown to end: the blocking jobs still running are
+            // left to finish on their own.
+            self.blocking.shutdown(Some(Duration::ZERO));
         }
     }
 

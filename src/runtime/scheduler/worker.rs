@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use super::current::CurrentWorker;
+use super::current::{self, CurrentWorker};
+use super::lend::{self, Lend, Returned};
 use super::metrics::{self, WorkerMetrics};
 use super::slow_poll::SlowPoll;
 use super::{Message, Scheduler};
@@ -64,6 +65,18 @@ impl WorkerCore {
     #[inline]
     pub(crate) fn scheduler(&self) -> &Scheduler {
         &self.scheduler
+    }
+
+    pub(super) fn scheduler_arc(&self) -> &Arc<Scheduler> {
+        &self.scheduler
+    }
+
+    /// Whether this core may be lent to another thread now (see `scheduler::lend`): only
+    /// while a task is being polled, since the worker loop recalls a lent core when the poll
+    /// returns; and not once that task asked to be requeued held by `yield_now`, which only
+    /// this core can do.
+    pub(super) fn can_lend(&self) -> bool {
+        self.current.get().is_some() && !self.yield_requested.get()
     }
 
     #[inline]
@@ -153,6 +166,36 @@ struct Worker<'a> {
     due_timers: Vec<Waker>,
     /// Polls longer than this are reported; `None` (the default) times no poll.
     slow_poll_threshold: Option<Duration>,
+    /// On a thread that borrowed the core (see `scheduler::lend`): the lend, which says when
+    /// to give the core back.
+    lend: Option<&'a Lend>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(core: &'a WorkerCore, lend: Option<&'a Lend>) -> Worker<'a> {
+        Worker {
+            core,
+            until_injector: MAX_INJECTOR_INTERVAL,
+            injector_interval: MAX_INJECTOR_INTERVAL,
+            lifo_streak: 0,
+            searching: false,
+            stopping: false,
+            busy_since: Instant::now(),
+            due_timers: Vec::new(),
+            slow_poll_threshold: core.scheduler.slow_poll.threshold,
+            lend,
+        }
+    }
+}
+
+/// Waits for a core that this thread lent and has not recalled, when a worker loop unwinds:
+/// the core lives in the frame being unwound, so it must not go while a borrower uses it.
+struct RecallOnUnwind;
+
+impl Drop for RecallOnUnwind {
+    fn drop(&mut self) {
+        let _ = lend::recall_lent_core();
+    }
 }
 
 /// Runs worker `index` of the runtime until it shuts down.
@@ -168,18 +211,10 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
         current: Cell::new(None),
         yield_requested: Cell::new(false),
     };
-    let mut worker = Worker {
-        core: &core,
-        until_injector: MAX_INJECTOR_INTERVAL,
-        injector_interval: MAX_INJECTOR_INTERVAL,
-        lifo_streak: 0,
-        searching: false,
-        stopping: false,
-        busy_since: Instant::now(),
-        due_timers: Vec::new(),
-        slow_poll_threshold: scheduler.slow_poll.threshold,
-    };
+    let mut worker = Worker::new(&core, None);
     {
+        // Declared after `core`, so dropped before it.
+        let _recall = RecallOnUnwind;
         let _current = CurrentWorker::enter(&core);
         worker.run();
     }
@@ -191,6 +226,42 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
         drop(task.into_unheld());
     }
     scheduler.worker_stopped();
+}
+
+/// Runs the worker loop on a core lent by another thread until the lender recalls it or the
+/// runtime shuts down, then gives it back (see `scheduler::lend`).
+pub(super) fn run_lent(lend: &Lend) {
+    /// Gives the core back even if the loop unwinds, so the lender never waits forever.
+    struct GiveBack<'a> {
+        lend: &'a Lend,
+        returned: Returned,
+    }
+    impl Drop for GiveBack<'_> {
+        fn drop(&mut self) {
+            self.lend.give_back(self.returned);
+        }
+    }
+
+    let mut give_back = GiveBack {
+        lend,
+        returned: Returned { stopping: true },
+    };
+    // SAFETY: this is the borrower, and it stops using the core before `give_back` drops.
+    let core = unsafe { lend.core() };
+    let mut worker = Worker::new(core, Some(lend));
+    {
+        let _recall = RecallOnUnwind;
+        let _current = CurrentWorker::enter(core);
+        worker.run();
+    }
+    if worker.searching {
+        // The lender resumes as a worker that is not searching.
+        worker.searching = false;
+        let _ = core.scheduler().idle.stop_searching();
+    }
+    give_back.returned = Returned {
+        stopping: worker.stopping,
+    };
 }
 
 impl Worker<'_> {
@@ -212,7 +283,7 @@ impl Worker<'_> {
             self.core.yield_requested.set(false);
             match self.slow_poll_threshold {
                 None => {
-                    coop::budget(|| task.run());
+                    let _ = self.poll(task);
                 }
                 Some(threshold) => self.run_timed(task, threshold),
             }
@@ -222,10 +293,21 @@ impl Worker<'_> {
         self.core.metrics().set_parked();
     }
 
+    /// Runs `task` with a fresh budget, then takes back this worker's core if the task lent
+    /// it (`block_in_place`); returns the task's spawn site if its future was polled.
+    #[inline]
+    fn poll(&mut self, task: Notified) -> Option<&'static std::panic::Location<'static>> {
+        let spawned_at = coop::budget(|| task.run());
+        if lend::has_lend() {
+            self.recall_core();
+        }
+        spawned_at
+    }
+
     /// Runs `task`, timing the poll, and reports it if it took longer than `threshold`.
     fn run_timed(&mut self, task: Notified, threshold: Duration) {
         let start = Instant::now();
-        let spawned_at = coop::budget(|| task.run());
+        let spawned_at = self.poll(task);
         let duration = start.elapsed();
         // Only a poll of the future counts: not a cancellation, nor a task found finished.
         if let (true, Some(spawned_at)) = (duration > threshold, spawned_at) {
@@ -235,9 +317,32 @@ impl Worker<'_> {
         }
     }
 
-    /// The next task to run, or `None` when the runtime shuts down.
+    /// The task just polled lent this worker's core to another thread (`block_in_place`):
+    /// take it back, now that the poll is over.
+    #[cold]
+    fn recall_core(&mut self) {
+        if let Some(returned) = lend::recall_lent_core() {
+            current::attach(self.core);
+            self.stopping |= returned.stopping;
+            // The borrower counted its own busy time; ours starts again now.
+            self.busy_since = Instant::now();
+            self.core
+                .metrics()
+                .set_busy_since(&self.scheduler().epoch, self.busy_since);
+        }
+    }
+
+    /// Whether to leave the loop: the runtime shuts down, or the lender of this core wants
+    /// it back.
+    #[inline]
+    fn should_stop(&self) -> bool {
+        self.stopping || self.scheduler().is_shutdown() || self.lend.is_some_and(Lend::is_recalled)
+    }
+
+    /// The next task to run, or `None` when the runtime shuts down (or a borrowed core is
+    /// recalled).
     fn next_task(&mut self) -> Option<Notified> {
-        if self.stopping || self.scheduler().is_shutdown() {
+        if self.should_stop() {
             return None;
         }
         self.until_injector -= 1;
@@ -369,7 +474,7 @@ impl Worker<'_> {
 
     fn search_or_park(&mut self) -> Option<Notified> {
         loop {
-            if self.stopping || self.scheduler().is_shutdown() {
+            if self.should_stop() {
                 return None;
             }
             // Due timers are work too: fire them here rather than wait for the timer thread.
@@ -415,16 +520,32 @@ impl Worker<'_> {
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
-            let message = scheduler.receiver.recv();
+            let message = self.wait_for_message(scheduler);
             scheduler.idle.unpark();
             self.busy_since = Instant::now();
             core.metrics()
                 .set_busy_since(&scheduler.epoch, self.busy_since);
             match message {
-                Ok(Message::Task(task)) => return Some(task),
-                Ok(Message::Unpark) => self.adopt_search_token(),
-                Ok(Message::Shutdown) | Err(_) => return None,
+                Some(Message::Task(task)) => return Some(task),
+                Some(Message::Unpark) => self.adopt_search_token(),
+                Some(Message::Shutdown) => {
+                    self.stopping = true;
+                    return None;
+                }
+                None => return None,
             }
+        }
+    }
+
+    /// Parks until a message arrives, or, on a borrowed core, until the lender recalls it
+    /// (`None`, as when the channel is gone).
+    fn wait_for_message(&self, scheduler: &Scheduler) -> Option<Message> {
+        match self.lend {
+            None => scheduler.receiver.recv().ok(),
+            Some(lend) => crossbeam_channel::select! {
+                recv(scheduler.receiver) -> message => message.ok(),
+                recv(lend.recall_receiver()) -> _ => None,
+            },
         }
     }
 

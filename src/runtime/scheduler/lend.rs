@@ -1,0 +1,206 @@
+//! Lending a worker's core: how `block_in_place` keeps a worker's queued tasks running while
+//! the task it polls blocks.
+//!
+//! A worker's core (its next-task slot, its local deque, its metrics index) lives on the
+//! worker thread's stack for the whole worker loop, borrowed by that loop and named by the
+//! thread's context. To block in place, the task being polled *lends* the core:
+//!
+//! 1. The lending thread forgets the core in its context (spawns and wakes from it now go
+//!    through the injector) and starts a pool thread, which runs the worker loop on the
+//!    same core: the same deque, which the other workers still steal from, the same slot,
+//!    the same counters. From here on only the borrower touches the core.
+//! 2. The lending thread runs the blocking closure, then finishes polling its task without
+//!    a core, like a thread outside the runtime.
+//! 3. Back in its worker loop, the lending thread *recalls* the core: the borrower stops
+//!    after its current poll (or wakes from its park to stop), gives the core back, and the
+//!    lending thread carries on with it.
+//!
+//! The lending thread waits for its core only once its task's poll is over, so it holds no
+//! task while it waits: whatever the borrower is running cannot be waiting for it. A
+//! borrower may lend the core again (a task it polls calls `block_in_place` too); lends then
+//! nest, each returned to the thread that made it.
+
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::blocking::pool::Admission;
+use super::blocking::spawn_job;
+use super::current;
+use super::worker::{self, WorkerCore};
+
+thread_local! {
+    /// The lend this thread made during the poll in progress (`block_in_place`), for its
+    /// worker loop to recall once the poll is over. When not null, it owns one strong count
+    /// (from `Arc::into_raw`).
+    static LENT: Cell<*const Lend> = const { Cell::new(ptr::null()) };
+}
+
+/// Records the lend this thread just made, for its worker loop to recall.
+fn set_lend(lend: Arc<Lend>) {
+    let previous = LENT.with(|lent| lent.replace(Arc::into_raw(lend)));
+    debug_assert!(
+        previous.is_null(),
+        "a thread lends at most one core at a time"
+    );
+}
+
+/// Whether this thread lent its core during the poll in progress: one thread-local load,
+/// made by the worker loop after every poll.
+#[inline]
+pub(super) fn has_lend() -> bool {
+    !LENT.with(Cell::get).is_null()
+}
+
+/// Takes the lend this thread made, if any.
+fn take_lend() -> Option<Arc<Lend>> {
+    let lend = LENT.with(|lent| lent.replace(ptr::null()));
+    if lend.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `lend` came from `Arc::into_raw` in `set_lend` and owns one strong
+    // count, which passes to the returned `Arc`; the slot is null now, so it is taken once.
+    Some(unsafe { Arc::from_raw(lend) })
+}
+
+/// One lend of a worker's core, shared by the lender and the borrower.
+pub(crate) struct Lend {
+    core: NonNull<WorkerCore>,
+    /// Set by the lender when it wants the core back; the borrower looks at it before each
+    /// task it runs.
+    recalled: AtomicBool,
+    /// Wakes a borrower parked on the injector when the core is recalled.
+    recall_sender: Sender<()>,
+    recall_receiver: Receiver<()>,
+    /// `Some` once the borrower has stopped using the core: whether it took the worker's
+    /// shutdown message meanwhile.
+    returned: Mutex<Option<Returned>>,
+    returned_signal: Condvar,
+}
+
+// SAFETY: the core pointer is only followed by one thread at a time: the borrower, between
+// the hand-over (the pool's lock orders it after the lender's last use) and the return (the
+// lend's lock orders it before the lender's next use). Everything else is `Sync` already.
+unsafe impl Send for Lend {}
+// SAFETY: as above.
+unsafe impl Sync for Lend {}
+
+/// What the borrower hands back with the core.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Returned {
+    /// The borrower took the worker's `Shutdown` message: the worker must stop.
+    pub(crate) stopping: bool,
+}
+
+impl Lend {
+    fn new(core: &WorkerCore) -> Lend {
+        let (recall_sender, recall_receiver) = crossbeam_channel::bounded(1);
+        Lend {
+            core: NonNull::from(core),
+            recalled: AtomicBool::new(false),
+            recall_sender,
+            recall_receiver,
+            returned: Mutex::new(None),
+            returned_signal: Condvar::new(),
+        }
+    }
+
+    /// The lent core, for the borrower.
+    ///
+    /// # Safety
+    ///
+    /// Only the borrower calls this, and only until it calls [`give_back`](Lend::give_back).
+    pub(super) unsafe fn core(&self) -> &WorkerCore {
+        // SAFETY: the lender keeps the core alive until the lend is returned (its worker
+        // loop waits for the return before leaving, and so does the guard that outlives the
+        // loop if it unwinds); the caller is the only thread using it until then.
+        unsafe { self.core.as_ref() }
+    }
+
+    #[inline]
+    pub(super) fn is_recalled(&self) -> bool {
+        self.recalled.load(Ordering::Acquire)
+    }
+
+    pub(super) fn recall_receiver(&self) -> &Receiver<()> {
+        &self.recall_receiver
+    }
+
+    /// The borrower is done with the core.
+    pub(super) fn give_back(&self, returned: Returned) {
+        let mut slot = self
+            .returned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *slot = Some(returned);
+        drop(slot);
+        self.returned_signal.notify_one();
+    }
+
+    /// Asks the borrower to stop and waits until it has given the core back.
+    pub(super) fn recall(&self) -> Returned {
+        self.recalled.store(true, Ordering::Release);
+        // A full channel means the borrower has been told already.
+        let _ = self.recall_sender.try_send(());
+        let mut slot = self
+            .returned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if let Some(returned) = *slot {
+                return returned;
+            }
+            slot = self
+                .returned_signal
+                .wait(slot)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+/// If this thread is a worker polling a task, lends its core to a new borrower from the
+/// blocking pool, records the lend in the context for the worker loop to recall it, and
+/// returns true. Returns false (and changes nothing) anywhere else, or if no pool thread
+/// can take the core: the caller then blocks with the core in place.
+pub(crate) fn lend_current_worker() -> bool {
+    current::with_any_worker(|core| {
+        let Some(core) = core else { return false };
+        if !core.can_lend() {
+            return false;
+        }
+        let scheduler = core.scheduler_arc().clone();
+        let lend = Arc::new(Lend::new(core));
+        // From here the core is not ours: nothing on this thread may reach it until it is
+        // given back.
+        current::detach();
+        let borrower = lend.clone();
+        let (job, started) = spawn_job(
+            &scheduler,
+            move || worker::run_lent(&borrower),
+            Admission::Immediate,
+        );
+        // The borrower runs detached; the lend tells us when it is done.
+        drop(job);
+        match started {
+            Ok(()) => {
+                set_lend(lend);
+                true
+            }
+            Err(_) => {
+                // No borrower ever saw the core.
+                current::attach(core);
+                false
+            }
+        }
+    })
+}
+
+/// The worker loop's side: takes back the core this thread lent during its last poll, if it
+/// did, waiting for the borrower to stop.
+#[cold]
+pub(super) fn recall_lent_core() -> Option<Returned> {
+    take_lend().map(|lend| lend.recall())
+}
