@@ -124,6 +124,7 @@ impl SetShared {
     }
 
     /// Spawns `future` into this set. The caller is on the owner thread.
+    #[track_caller]
     fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,

@@ -187,6 +187,7 @@ impl Scheduler {
     }
 
     /// Spawns `future`; `this` becomes the task's reference to its scheduler.
+    #[track_caller]
     pub(crate) fn spawn<F>(this: Arc<Scheduler>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

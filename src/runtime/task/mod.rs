@@ -198,10 +198,12 @@ where
 ///
 /// # Safety
 ///
-/// Unless `F` and `F::Output` are `Send`: `scheduler` only runs the `Notified`s it is given (and drops held ones, whose drop
+/// Unless `F` and `F::Output` are `Send`: `scheduler` only runs the `Notified`s it is given
+/// (and drops held ones, whose drop
 /// cancels the task) on one thread, the owner; its `may_drop_future_here` is false on every
 /// other thread; and the owner cancels every task still in its owner list (or runs it to
 /// completion) before it goes away, so that no future outlives the owner's presence.
+#[track_caller]
 pub(crate) unsafe fn new_local_task<F, S>(
     future: F,
     scheduler: S,
