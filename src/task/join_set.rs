@@ -277,12 +277,27 @@ impl<T> JoinSet<T> {
     /// # });
     /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
-        self.poll_ready_entries(Some(cx.waker()))
+        // One unit of the task's budget per output, taken here: the members' handles are
+        // polled outside the budget (`poll_ready_entries`), since a handle refused by a spent
+        // budget wakes its entry at once, which would list it again and again in one call.
+        let coop = std::task::ready!(crate::runtime::coop::poll_proceed(cx));
+        let polled = self.poll_ready_entries(Some(cx.waker()));
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
     }
 
     /// Polls the entries on the ready list until one has finished. With `owner`, the waker
     /// is kept to be woken by the next entry that becomes ready.
     fn poll_ready_entries(&mut self, owner: Option<&Waker>) -> Poll<Option<Result<T, JoinError>>> {
+        crate::runtime::coop::with_unconstrained(|| self.poll_ready_entries_unconstrained(owner))
+    }
+
+    fn poll_ready_entries_unconstrained(
+        &mut self,
+        owner: Option<&Waker>,
+    ) -> Poll<Option<Result<T, JoinError>>> {
         loop {
             if self.len == 0 {
                 return Poll::Ready(None);

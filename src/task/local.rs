@@ -306,7 +306,7 @@ impl LocalSet {
                 // belongs.
                 Some(task) => {
                     // Local tasks are not timed: the spawn site the poll hands back is unused.
-                    let _ = task.run();
+                    let _ = crate::runtime::coop::budget(|| task.run());
                 }
                 None => return false,
             }
