@@ -211,14 +211,16 @@ impl Worker<'_> {
             metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
+            coop::reset_budget();
             match self.slow_poll_threshold {
                 None => {
-                    coop::budget(|| task.run());
+                    task.run();
                 }
                 Some(threshold) => self.run_timed(task, threshold),
             }
             self.core.current.set(None);
         }
+        coop::remove_budget();
         self.record_busy_time();
         self.core.metrics().set_parked();
     }
@@ -226,10 +228,13 @@ impl Worker<'_> {
     /// Runs `task`, timing the poll, and reports it if it took longer than `threshold`.
     fn run_timed(&mut self, task: Notified, threshold: Duration) {
         let start = Instant::now();
-        let spawned_at = coop::budget(|| task.run());
+        let spawned_at = task.run();
         let duration = start.elapsed();
         // Only a poll of the future counts: not a cancellation, nor a task found finished.
         if let (true, Some(spawned_at)) = (duration > threshold, spawned_at) {
+            // The hook is user code, which may poll fiber's resources under an executor of
+            // its own: it runs without the spent budget of the task.
+            coop::remove_budget();
             metrics::add(&self.core.metrics().slow_polls, 1);
             let slow = SlowPoll::new(duration, spawned_at);
             self.shared().slow_poll.report(&slow);

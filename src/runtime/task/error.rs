@@ -31,6 +31,7 @@ static MARKERS: [u8; 2] = [0; 2];
 const CANCELLED: usize = 0;
 const TAKEN: usize = 1;
 
+#[inline]
 fn marker(which: usize) -> NonNull<SyncPanic> {
     // Never dereferenced as a `SyncPanic`: only compared with `repr`.
     NonNull::from(&MARKERS[which]).cast()
@@ -62,17 +63,20 @@ impl JoinError {
 
     /// What a finished task's stage holds once its output was taken (by the `JoinHandle`)
     /// or dropped: a value that needs no drop and that no user ever sees.
+    #[inline]
     pub(crate) fn taken() -> JoinError {
         JoinError {
             repr: marker(TAKEN),
         }
     }
 
+    #[inline]
     pub(crate) fn is_taken(&self) -> bool {
         self.repr == marker(TAKEN)
     }
 
     /// The boxed panic, if this is one.
+    #[inline]
     fn payload(&self) -> Option<&SyncPanic> {
         if self.repr == marker(CANCELLED) || self.is_taken() {
             return None;
@@ -184,6 +188,7 @@ impl fmt::Debug for JoinError {
 impl std::error::Error for JoinError {}
 
 impl Drop for JoinError {
+    #[inline]
     fn drop(&mut self) {
         if self.payload().is_some() {
             // SAFETY: a panic's `repr` came from `Box::leak` and is dropped once, here.
