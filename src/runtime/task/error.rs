@@ -202,3 +202,36 @@ impl From<JoinError> for std::io::Error {
         std::io::Error::other(error.to_string())
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::JoinError;
+
+    #[test]
+    fn a_join_error_is_one_word_and_leaves_a_niche_for_the_output() {
+        let word = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<JoinError>(), word);
+        assert_eq!(std::mem::size_of::<Result<(), JoinError>>(), word);
+    }
+
+    #[test]
+    fn each_kind_of_join_error_says_what_it_is_and_frees_what_it_owns() {
+        let cancelled = JoinError::cancelled();
+        assert!(cancelled.is_cancelled() && !cancelled.is_panic() && !cancelled.is_taken());
+        let cancelled = cancelled.try_into_panic().unwrap_err();
+        assert_eq!(cancelled.to_string(), "task was cancelled");
+
+        let taken = JoinError::taken();
+        assert!(taken.is_taken() && !taken.is_cancelled() && !taken.is_panic());
+        drop(taken);
+
+        let panic = JoinError::panic(Box::new(String::from("boom")));
+        assert!(panic.is_panic() && !panic.is_cancelled() && !panic.is_taken());
+        assert_eq!(format!("{panic:?}"), "JoinError::Panic(\"boom\")");
+        let payload = panic.into_panic();
+        assert_eq!(payload.downcast_ref::<String>().unwrap(), "boom");
+
+        // Dropped without being taken apart: the box is freed (Miri checks for leaks).
+        drop(JoinError::panic(Box::new(7_u32)));
+    }
+}
