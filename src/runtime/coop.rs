@@ -28,8 +28,8 @@
 //! }
 //! ```
 //!
-//! The budget is one byte in a thread-local `Cell`; taking a unit is a load, a compare and
-//! a store.
+//! The budget is one byte in a thread-local `Cell`; taking a unit is a load, two compares
+//! and a store, and a worker's reset before each poll one store.
 //!
 //! [`Sleep`]: crate::time::Sleep
 //! [`JoinHandle`]: crate::JoinHandle
@@ -39,38 +39,56 @@ use std::task::{Context, Poll};
 
 /// The units a task gets for one poll, as in tokio.
 const BUDGET: u8 = 128;
+/// The value of [`REMAINING`] that means "no budget": outside fiber's polls, or inside
+/// `unconstrained`.
+const UNCONSTRAINED: u8 = u8::MAX;
 
 thread_local! {
-    /// The units left to the poll running on this thread; `None` means unlimited.
-    static REMAINING: Cell<Option<u8>> = const { Cell::new(None) };
+    /// The units left to the poll running on this thread, or [`UNCONSTRAINED`].
+    static REMAINING: Cell<u8> = const { Cell::new(UNCONSTRAINED) };
 }
 
-/// Runs `f` (one poll of a task or of a `block_on` future) with a fresh budget, and puts
-/// the thread's previous budget back afterwards.
+/// Gives the thread a fresh budget: a worker calls this before each poll of a task. It
+/// saves a load and a store on every poll over [`budget`], which puts the previous budget
+/// back; the worker calls [`remove_budget`] instead when its loop ends, so that what runs on
+/// its thread afterwards (hooks, destructors) is not constrained.
+#[inline]
+pub(crate) fn reset_budget() {
+    REMAINING.set(BUDGET);
+}
+
+/// Makes the thread's budget unlimited again; see [`reset_budget`].
+#[inline]
+pub(crate) fn remove_budget() {
+    REMAINING.set(UNCONSTRAINED);
+}
+
+/// Runs `f` (one poll of a `block_on` future) with a fresh budget, and puts the thread's
+/// previous budget back afterwards.
 #[inline]
 pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
-    with_budget(Some(BUDGET), f)
+    with_budget(BUDGET, f)
 }
 
 /// Runs `f` with an unlimited budget, and puts the thread's previous budget back afterwards.
 #[inline]
 pub(crate) fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    with_budget(None, f)
+    with_budget(UNCONSTRAINED, f)
 }
 
 #[inline]
-fn with_budget<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
+fn with_budget<R>(budget: u8, f: impl FnOnce() -> R) -> R {
     /// Puts the previous budget back even if `f` panics (a `block_on` future may).
-    struct Restore(Option<u8>);
+    struct Restore(u8);
 
     impl Drop for Restore {
         #[inline]
         fn drop(&mut self) {
-            REMAINING.with(|remaining| remaining.set(self.0));
+            REMAINING.set(self.0);
         }
     }
 
-    let _restore = Restore(REMAINING.with(|remaining| remaining.replace(budget)));
+    let _restore = Restore(REMAINING.replace(budget));
     f()
 }
 
@@ -82,14 +100,14 @@ fn with_budget<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
 /// [`made_progress`](RestoreOnPending::made_progress) on it.
 #[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
-    let refund = REMAINING.with(|remaining| match remaining.get() {
-        None => Some(false),
-        Some(0) => None,
-        Some(units) => {
-            remaining.set(Some(units - 1));
+    let refund = match REMAINING.get() {
+        UNCONSTRAINED => Some(false),
+        0 => None,
+        units => {
+            REMAINING.set(units - 1);
             Some(true)
         }
-    });
+    };
     match refund {
         Some(refund) => Poll::Ready(RestoreOnPending { refund }),
         None => {
@@ -123,11 +141,10 @@ impl Drop for RestoreOnPending {
     #[inline]
     fn drop(&mut self) {
         if self.refund {
-            REMAINING.with(|remaining| {
-                if let Some(units) = remaining.get() {
-                    remaining.set(Some(units.saturating_add(1)));
-                }
-            });
+            let units = REMAINING.get();
+            if units < BUDGET {
+                REMAINING.set(units + 1);
+            }
         }
     }
 }
@@ -144,7 +161,7 @@ mod tests {
     }
 
     fn remaining() -> Option<u8> {
-        REMAINING.with(Cell::get)
+        Some(REMAINING.get()).filter(|&units| units != UNCONSTRAINED)
     }
 
     #[test]
@@ -194,6 +211,14 @@ mod tests {
             drop(coop);
             assert_eq!(remaining(), Some(BUDGET));
         });
+    }
+
+    #[test]
+    fn a_reset_budget_stays_until_removed() {
+        reset_budget();
+        assert_eq!(remaining(), Some(BUDGET));
+        remove_budget();
+        assert_eq!(remaining(), None);
     }
 
     #[test]

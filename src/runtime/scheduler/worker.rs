@@ -281,6 +281,7 @@ impl Worker<'_> {
             metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
             self.core.yield_requested.set(false);
+            coop::reset_budget();
             match self.slow_poll_threshold {
                 None => {
                     let _ = self.poll(task);
@@ -289,15 +290,17 @@ impl Worker<'_> {
             }
             self.core.current.set(None);
         }
+        coop::remove_budget();
         self.record_busy_time();
         self.core.metrics().set_parked();
     }
 
-    /// Runs `task` with a fresh budget, then takes back this worker's core if the task lent
-    /// it (`block_in_place`); returns the task's spawn site if its future was polled.
+    /// Runs `task` (the caller has reset the budget), then takes back this worker's core if
+    /// the task lent it (`block_in_place`); returns the task's spawn site if its future was
+    /// polled.
     #[inline]
     fn poll(&mut self, task: Notified) -> Option<&'static std::panic::Location<'static>> {
-        let spawned_at = coop::budget(|| task.run());
+        let spawned_at = task.run();
         if lend::has_lend() {
             self.recall_core();
         }
@@ -311,6 +314,9 @@ impl Worker<'_> {
         let duration = start.elapsed();
         // Only a poll of the future counts: not a cancellation, nor a task found finished.
         if let (true, Some(spawned_at)) = (duration > threshold, spawned_at) {
+            // The hook is user code, which may poll fiber's resources under an executor of
+            // its own: it runs without the spent budget of the task.
+            coop::remove_budget();
             metrics::add(&self.core.metrics().slow_polls, 1);
             let slow = SlowPoll::new(duration, spawned_at);
             self.scheduler().slow_poll.report(&slow);

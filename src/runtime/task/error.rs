@@ -31,6 +31,7 @@ static MARKERS: [u8; 2] = [0; 2];
 const CANCELLED: usize = 0;
 const TAKEN: usize = 1;
 
+#[inline]
 fn marker(which: usize) -> NonNull<SyncPanic> {
     // Never dereferenced as a `SyncPanic`: only compared with `repr`.
     NonNull::from(&MARKERS[which]).cast()
@@ -62,17 +63,20 @@ impl JoinError {
 
     /// What a finished task's stage holds once its output was taken (by the `JoinHandle`)
     /// or dropped: a value that needs no drop and that no user ever sees.
+    #[inline]
     pub(crate) fn taken() -> JoinError {
         JoinError {
             repr: marker(TAKEN),
         }
     }
 
+    #[inline]
     pub(crate) fn is_taken(&self) -> bool {
         self.repr == marker(TAKEN)
     }
 
     /// The boxed panic, if this is one.
+    #[inline]
     fn payload(&self) -> Option<&SyncPanic> {
         if self.repr == marker(CANCELLED) || self.is_taken() {
             return None;
@@ -184,6 +188,7 @@ impl fmt::Debug for JoinError {
 impl std::error::Error for JoinError {}
 
 impl Drop for JoinError {
+    #[inline]
     fn drop(&mut self) {
         if self.payload().is_some() {
             // SAFETY: a panic's `repr` came from `Box::leak` and is dropped once, here.
@@ -195,5 +200,38 @@ impl Drop for JoinError {
 impl From<JoinError> for std::io::Error {
     fn from(error: JoinError) -> std::io::Error {
         std::io::Error::other(error.to_string())
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::JoinError;
+
+    #[test]
+    fn a_join_error_is_one_word_and_leaves_a_niche_for_the_output() {
+        let word = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<JoinError>(), word);
+        assert_eq!(std::mem::size_of::<Result<(), JoinError>>(), word);
+    }
+
+    #[test]
+    fn each_kind_of_join_error_says_what_it_is_and_frees_what_it_owns() {
+        let cancelled = JoinError::cancelled();
+        assert!(cancelled.is_cancelled() && !cancelled.is_panic() && !cancelled.is_taken());
+        let cancelled = cancelled.try_into_panic().unwrap_err();
+        assert_eq!(cancelled.to_string(), "task was cancelled");
+
+        let taken = JoinError::taken();
+        assert!(taken.is_taken() && !taken.is_cancelled() && !taken.is_panic());
+        drop(taken);
+
+        let panic = JoinError::panic(Box::new(String::from("boom")));
+        assert!(panic.is_panic() && !panic.is_cancelled() && !panic.is_taken());
+        assert_eq!(format!("{panic:?}"), "JoinError::Panic(\"boom\")");
+        let payload = panic.into_panic();
+        assert_eq!(payload.downcast_ref::<String>().unwrap(), "boom");
+
+        // Dropped without being taken apart: the box is freed (Miri checks for leaks).
+        drop(JoinError::panic(Box::new(7_u32)));
     }
 }

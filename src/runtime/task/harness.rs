@@ -192,23 +192,38 @@ fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Result<(), Box<dyn Any + Send
     }))
 }
 
-/// Takes the output of a complete task, leaving [`JoinError::taken`] in its place, or `None`
-/// if it was taken already. The caller owns the finished stage (see `Stage`).
-fn take_output<F: Future, S>(cell: &Cell<F, S>) -> Option<Result<F::Output, JoinError>> {
-    let output = cell.stage.with_mut(|stage| {
+/// Whether the output of a complete task was taken (or dropped) already. The caller owns
+/// the finished stage (see `Stage`).
+#[inline]
+fn output_taken<F: Future, S>(cell: &Cell<F, S>) -> bool {
+    cell.stage.with(|stage| {
         // SAFETY: the task is complete, so the stage holds an output, which the caller owns.
-        std::mem::replace(unsafe { &mut *(*stage).finished }, Err(JoinError::taken()))
-    });
-    match output {
-        Err(error) if error.is_taken() => None,
-        output => Some(output),
+        let finished: &Result<F::Output, JoinError> = unsafe { &(*stage).finished };
+        matches!(finished, Err(error) if error.is_taken())
+    })
+}
+
+/// Takes the output of a complete task, leaving [`JoinError::taken`] in its place, or `None`
+/// if it was taken already. The caller owns the finished stage.
+#[inline]
+fn take_output<F: Future, S>(cell: &Cell<F, S>) -> Option<Result<F::Output, JoinError>> {
+    if output_taken(cell) {
+        return None;
     }
+    Some(cell.stage.with_mut(|stage| {
+        // SAFETY: as in `output_taken`.
+        let finished: &mut Result<F::Output, JoinError> = unsafe { &mut (*stage).finished };
+        std::mem::replace(finished, Err(JoinError::taken()))
+    }))
 }
 
 /// Drops the output of a complete task, if still there, catching a panicking destructor.
 /// The caller owns the finished stage.
+#[inline]
 fn drop_output<F: Future, S>(cell: &Cell<F, S>) {
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(take_output(cell))));
+    if !output_taken(cell) {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(take_output(cell))));
+    }
 }
 
 /// Drops the future because the task was cancelled and records the cancellation (or the
@@ -306,14 +321,13 @@ pub(super) unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
         // cell `Cell::allocate` wrote; each part is dropped once, here, the stage as the
         // state word says (see `Stage`).
         unsafe {
-            let complete = (*cell.as_ptr()).header.state.load().is_complete();
-            (*cell.as_ptr()).stage.with_mut(|stage| {
-                if complete {
-                    ManuallyDrop::drop(&mut (*stage).finished);
-                } else {
-                    ManuallyDrop::drop(&mut (*stage).running);
-                }
-            });
+            if (*cell.as_ptr()).header.state.load().is_complete() {
+                drop_output(&*cell.as_ptr());
+            } else {
+                (*cell.as_ptr())
+                    .stage
+                    .with_mut(|stage| ManuallyDrop::drop(&mut (*stage).running));
+            }
             std::ptr::drop_in_place(cell.as_ptr());
         }
     }));

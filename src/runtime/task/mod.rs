@@ -28,7 +28,9 @@
 //!   queue and wins the `RUNNING` flag may touch the stage, to poll or cancel the future (a
 //!   held `Notified` carries the flag already).
 //! - **`JoinHandle`** ([`join`]): may read the stage only once `COMPLETE` is set, and may
-//!   write the join waker only while `JOIN_WAKER` is clear.
+//!   write the join waker only while `JOIN_WAKER` is clear. Taking the output leaves a
+//!   marker in its place (`JoinError::taken`), so that neither a second poll nor the handle's
+//!   drop nor the task's deallocation drops it again.
 //! - **`Waker`** ([`waker`]): touches only the state word, and hands a new `Notified` to the
 //!   scheduler when it moves an idle task to `NOTIFIED`.
 //! - **An aborting thread** borrows the `JoinHandle`'s reference; if the task is idle it takes

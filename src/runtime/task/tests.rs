@@ -123,6 +123,7 @@ impl TestScheduler {
         front.is_held() && state.is_running()
     }
 
+    #[track_caller]
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -534,6 +535,70 @@ fn spawning_after_shutdown_cancels_at_once() {
         });
         assert_eq!(drops.count(), 1);
         assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    });
+}
+
+#[test]
+fn an_output_is_dropped_once_whether_taken_left_unread_or_detached() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+
+        // Taken by the handle: dropped by whoever took it, not again with the handle.
+        let guard = drops.guard();
+        let mut taken = scheduler.spawn(async move { guard });
+        scheduler.run_until_idle();
+        let Poll::Ready(Ok(output)) = poll_join(&mut taken) else {
+            panic!("the task finished");
+        };
+        drop(output);
+        drop(taken);
+        assert_eq!(drops.count(), 1);
+
+        // Never read: dropped with the handle.
+        let guard = drops.guard();
+        let unread = scheduler.spawn(async move { guard });
+        scheduler.run_until_idle();
+        assert_eq!(drops.count(), 1);
+        drop(unread);
+        assert_eq!(drops.count(), 2);
+
+        // Detached before it ran: dropped on completion.
+        let guard = drops.guard();
+        drop(scheduler.spawn(async move { guard }));
+        scheduler.run_until_idle();
+        assert_eq!(drops.count(), 3);
+        scheduler.shutdown();
+    });
+}
+
+#[cfg(not(loom))]
+#[test]
+#[should_panic(expected = "`JoinHandle` polled after it returned `Poll::Ready`")]
+fn a_join_handle_polled_after_its_output_panics() {
+    let scheduler = TestScheduler::new();
+    let mut handle = scheduler.spawn(async { 1 });
+    scheduler.run_until_idle();
+    assert!(matches!(poll_join(&mut handle), Poll::Ready(Ok(1))));
+    let _ = poll_join(&mut handle);
+}
+
+#[test]
+fn a_poll_returns_the_spawn_site_and_a_cancellation_none() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let line = line!() + 1;
+        let pending = scheduler.spawn(std::future::pending::<()>());
+        let task = scheduler.0.tasks.lock().unwrap().pop_front().unwrap();
+        let spawned_at = task.run().expect("the future was polled");
+        assert_eq!((spawned_at.file(), spawned_at.line()), (file!(), line));
+
+        let aborted = scheduler.spawn(async {});
+        aborted.abort();
+        let task = scheduler.0.tasks.lock().unwrap().pop_front().unwrap();
+        assert!(task.run().is_none(), "a cancellation polls no future");
+        drop((pending, aborted));
+        scheduler.shutdown();
     });
 }
 
