@@ -269,8 +269,7 @@ impl Driver {
 
 /// The error of every operation on a source whose runtime has shut down.
 pub(crate) fn shut_down_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Other,
+    io::Error::other(
         "the fiber runtime that drives this I/O source has shut down: create sockets inside \
          a runtime that outlives them",
     )
