@@ -20,8 +20,9 @@ where
     for<'a> &'a E: Read,
 {
     let mut source = io.get_ref();
+    let requested = buf.len();
     io.registration()
-        .poll_io(cx, Direction::Read, || source.read(buf))
+        .poll_transfer(cx, Direction::Read, requested, || source.read(buf))
 }
 
 pub(crate) fn poll_read_vectored<E>(
@@ -49,7 +50,7 @@ where
 {
     let mut source = io.get_ref();
     io.registration()
-        .poll_io(cx, Direction::Write, || source.write(buf))
+        .poll_transfer(cx, Direction::Write, buf.len(), || source.write(buf))
 }
 
 pub(crate) fn poll_write_vectored<E>(
