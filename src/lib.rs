@@ -33,6 +33,23 @@
 //! assert_eq!(lengths, [1, 2, 3]);
 //! ```
 //!
+//! Sockets live in [`net`] (TCP, UDP, Unix) and any other descriptor can be wrapped in
+//! [`io::Async`]; they are driven by the runtime's own I/O driver, polled by an idle worker
+//! (see [`io`] for the design):
+//!
+//! ```
+//! use fiber::net::{TcpListener, TcpStream};
+//!
+//! fiber::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let client = TcpStream::connect(listener.local_addr()?).await?;
+//!     let (server, _) = listener.accept().await?;
+//!     assert_eq!(server.peer_addr()?, client.local_addr()?);
+//!     Ok::<(), std::io::Error>(())
+//! })
+//! .unwrap();
+//! ```
+//!
 //! For control over the threads, build a [`Runtime`] with a [`Builder`]; dropping it shuts
 //! it down, cancelling unfinished tasks:
 //!

@@ -92,8 +92,11 @@ impl Driver {
         })
     }
 
+    /// Live registrations. Sequentially consistent: a parking worker reads it after it
+    /// counts itself parked, and a first registration counts itself before it looks for
+    /// parked workers, so either the worker parks in the driver or it is woken.
     pub(crate) fn registrations(&self) -> usize {
-        self.registrations.load(Ordering::Relaxed)
+        self.registrations.load(Ordering::SeqCst)
     }
 
     /// Registers `source` for both directions, edge-triggered, for as long as it lives.
