@@ -471,3 +471,30 @@ fn streams_implement_tokio_io_traits() {
         .unwrap();
     });
 }
+
+#[test]
+fn remote_spawns_from_many_threads_all_run_while_a_worker_polls_the_driver() {
+    watchdog_for(Duration::from_secs(30), || {
+        for workers in [1, 2] {
+            let rt = runtime(workers);
+            // A registered socket: idle workers park in the driver's poll.
+            let _listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+            let spawners: Vec<_> = (0..4)
+                .map(|_| {
+                    let handle = rt.handle().clone();
+                    std::thread::spawn(move || {
+                        for round in 0..500u32 {
+                            let task = handle.spawn(async move { round });
+                            // Await each one, so that the runtime goes idle (and its worker
+                            // back into the poll) between spawns.
+                            assert_eq!(futures::executor::block_on(task).unwrap(), round);
+                        }
+                    })
+                })
+                .collect();
+            for spawner in spawners {
+                spawner.join().unwrap();
+            }
+        }
+    });
+}
