@@ -33,6 +33,23 @@
 //! assert_eq!(lengths, [1, 2, 3]);
 //! ```
 //!
+//! Sockets live in [`net`] (TCP, UDP, Unix) and any other descriptor can be wrapped in
+//! [`io::Async`]; they are driven by the runtime's own I/O driver, polled by an idle worker
+//! (see [`io`] for the design):
+//!
+//! ```
+//! use fiber::net::{TcpListener, TcpStream};
+//!
+//! fiber::block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let client = TcpStream::connect(listener.local_addr()?).await?;
+//!     let (server, _) = listener.accept().await?;
+//!     assert_eq!(server.peer_addr()?, client.local_addr()?);
+//!     Ok::<(), std::io::Error>(())
+//! })
+//! .unwrap();
+//! ```
+//!
 //! For control over the threads, build a [`Runtime`] with a [`Builder`]; dropping it shuts
 //! it down, cancelling unfinished tasks:
 //!
@@ -85,9 +102,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod combinators;
+pub mod io;
 mod loom;
 #[macro_use]
 mod macros;
+pub mod net;
 pub mod prelude;
 mod runtime;
 pub mod task;
@@ -119,6 +138,18 @@ const _: fn() = || {
     send_sync::<task::JoinSet<String>>();
     send_sync::<task::AccessError>();
     send_sync::<SlowPoll>();
+    fn socket<T: Send + Sync + Unpin + 'static>() {}
+    socket::<net::TcpListener>();
+    socket::<net::TcpStream>();
+    socket::<net::OwnedReadHalf>();
+    socket::<net::OwnedWriteHalf>();
+    socket::<net::UdpSocket>();
+    #[cfg(unix)]
+    socket::<net::UnixListener>();
+    #[cfg(unix)]
+    socket::<net::UnixStream>();
+    #[cfg(unix)]
+    socket::<io::Async<std::net::TcpStream>>();
 };
 
 /// The README's code, compiled and run as a doctest so it cannot drift from the API.

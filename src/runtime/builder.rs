@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::context;
 use super::handle::Handle;
+use super::io::driver::Driver;
 use super::runtime::Runtime;
 use super::scheduler::blocking::pool::PoolConfig;
 use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
@@ -408,6 +409,7 @@ impl Builder {
             workers,
             clock: Clock::new(self.start_paused),
             slow_poll: self.slow_poll.clone(),
+            io: Driver::new()?,
             blocking: PoolConfig {
                 max_threads: self.max_blocking_threads,
                 keep_alive: self.thread_keep_alive,

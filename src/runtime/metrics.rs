@@ -28,6 +28,15 @@ pub struct RuntimeMetrics {
     scheduler: Arc<Scheduler>,
 }
 
+impl std::fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("workers", &self.num_workers())
+            .field("alive_tasks", &self.num_alive_tasks())
+            .finish_non_exhaustive()
+    }
+}
+
 impl RuntimeMetrics {
     pub(crate) fn new(scheduler: Arc<Scheduler>) -> RuntimeMetrics {
         RuntimeMetrics { scheduler }
@@ -263,13 +272,21 @@ impl RuntimeMetrics {
         );
         self.scheduler.worker_local_queue_depth(worker)
     }
-}
 
-impl std::fmt::Debug for RuntimeMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuntimeMetrics")
-            .field("workers", &self.num_workers())
-            .field("alive_tasks", &self.num_alive_tasks())
-            .finish_non_exhaustive()
+    /// The number of I/O sources (sockets, [`Async`](crate::io::Async) wrappers) registered
+    /// with the runtime's I/O driver now. Each socket registers when it is created and
+    /// deregisters when it is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let socket = rt.block_on(fiber::net::UdpSocket::bind("127.0.0.1:0")).unwrap();
+    /// assert_eq!(rt.metrics().io_registrations(), 1);
+    /// drop(socket);
+    /// assert_eq!(rt.metrics().io_registrations(), 0);
+    /// ```
+    pub fn io_registrations(&self) -> usize {
+        self.scheduler.io().registrations()
     }
 }

@@ -20,6 +20,7 @@ mod builder;
 mod context;
 pub(crate) mod coop;
 mod handle;
+pub(crate) mod io;
 mod metrics;
 #[allow(clippy::module_inception)]
 mod runtime;
@@ -138,6 +139,14 @@ where
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     global().block_on(future)
+}
+
+/// The runtime this thread is in or, outside any, the global runtime: where I/O sources
+/// created here register.
+pub(crate) fn current_or_global() -> Handle {
+    context::try_current()
+        .map(|scheduler| Handle { scheduler })
+        .unwrap_or_else(|| global().handle().clone())
 }
 
 fn global() -> &'static Runtime {

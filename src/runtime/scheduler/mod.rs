@@ -37,11 +37,12 @@
 //!    can be cancelled below). If `close` was called by a task of this very runtime (a
 //!    runtime dropped from inside), it cannot wait for its own thread: it returns after step
 //!    2, and the last worker to stop performs steps 4 to 6 instead.
-//! 4. **Cancel every task.** The owner list is closed (a spawn from now on is cancelled on
-//!    the spot) and every task still in it is cancelled: its future is dropped here, inside
-//!    the runtime's context (destructors may spawn or look up the runtime). A task whose
-//!    future another thread is dropping at that moment (an `abort` from outside), or that a
-//!    blocking thread is running, is waited for, so every future is gone when `close`
+//! 4. **Cancel every task.** The I/O driver is shut down first: sockets, which may outlive
+//!    the runtime, fail from now on with an error instead of waiting. The owner list is
+//!    closed (a spawn from now on is cancelled on the spot) and every task still in it is
+//!    cancelled: its future is dropped here, inside the runtime's context (destructors may
+//!    spawn or look up the runtime). A task whose future another thread is dropping at that
+//!    moment (an `abort` from outside) is waited for, so every future is gone when `close`
 //!    returns.
 //! 5. **Reclaim stray queue entries.** Whatever is left in the channel and in the deques is
 //!    only references now; they are dropped. A remote push racing with this (a wake from
@@ -75,6 +76,7 @@ use self::blocking::pool::{BlockingPool, PoolConfig};
 use self::idle::Idle;
 use self::metrics::WorkerMetrics;
 use self::slow_poll::SlowPollConfig;
+use crate::runtime::io::driver::Driver;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{new_task, Header, JoinHandle, Notified, Schedule, Task};
 use crate::time::Clock;
@@ -96,6 +98,7 @@ pub(crate) struct Config {
     pub(crate) clock: Clock,
     pub(crate) slow_poll: SlowPollConfig,
     pub(crate) blocking: PoolConfig,
+    pub(crate) io: Driver,
 }
 
 /// The state shared by a runtime's handles, its workers and its tasks.
@@ -123,6 +126,9 @@ pub(crate) struct Scheduler {
     /// task they run.
     remote_spawned: CachePadded<AtomicU64>,
     slow_poll: SlowPollConfig,
+    /// The I/O driver: polled by one parked worker at a time, and by busy workers now and
+    /// then (see `crate::io`).
+    io: Driver,
     /// The origin of the timestamps in the metrics.
     epoch: Instant,
     /// The runtime's clock, which tests may pause (`fiber::time::pause`).
@@ -140,6 +146,7 @@ impl Scheduler {
             clock,
             slow_poll,
             blocking,
+            io,
         } = config;
         let deques: Vec<Deque<Notified>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let (sender, receiver) = crossbeam_channel::unbounded();
@@ -161,6 +168,7 @@ impl Scheduler {
             clock: Arc::new(clock),
             slow_poll,
             blocking: BlockingPool::new(blocking),
+            io,
         };
         (Arc::new(scheduler), deques)
     }
@@ -223,9 +231,11 @@ impl Scheduler {
     pub(crate) fn push_remote(&self, task: Notified) {
         // The receiver lives as long as `self`, so the send cannot fail.
         let _ = self.sender.send(Message::Task(task));
-        // Pairs with the fence in `reclaim_stray_entries`: either that drain sees our entry,
-        // or we see `workers_stopped` and drain it ourselves.
+        // Pairs with the fence in `reclaim_stray_entries` (either that drain sees our entry,
+        // or we see `workers_stopped` and drain it ourselves) and with the I/O poller's
+        // announce-then-look (see `wake_io_poller_if_alone`).
         fence(Ordering::SeqCst);
+        self.wake_io_poller_if_alone();
         if self.workers_stopped.load(Ordering::Relaxed) {
             // Nobody will run what is in the channel now, and its tasks are already
             // cancelled. (Before the workers stop, the channel must not be drained here: it
@@ -244,7 +254,29 @@ impl Scheduler {
     pub(crate) fn notify_parked(&self) {
         if self.idle.notify_parked() {
             let _ = self.sender.send(Message::Unpark);
+            fence(Ordering::SeqCst);
+            self.wake_io_poller_if_alone();
         }
+    }
+
+    /// A message was just put on the channel (and fenced): if the only parked worker is the
+    /// one blocked in the I/O driver's poll, nobody will take it from there, so wake that
+    /// worker.
+    ///
+    /// The poller counts itself parked and announces itself in the driver
+    /// (`Driver::is_parked`) before its last look at the channel; we sent before looking for
+    /// it. With both sides sequentially consistent, either it sees our message or we see it
+    /// parked.
+    #[inline]
+    fn wake_io_poller_if_alone(&self) {
+        if self.io.is_parked() && self.idle.num_parked() <= 1 {
+            self.io.unpark();
+        }
+    }
+
+    /// The runtime's I/O driver, where sockets register.
+    pub(crate) fn io(&self) -> &Driver {
+        &self.io
     }
 
     /// Whether some queue still holds work, for a worker's last look before it parks.
@@ -303,6 +335,8 @@ impl Scheduler {
         for _ in 0..self.num_workers() {
             let _ = self.sender.send(Message::Shutdown);
         }
+        // A worker blocked in the I/O driver's poll does not read the channel.
+        self.io.unpark();
         if from_own_worker {
             return;
         }
@@ -336,6 +370,9 @@ impl Scheduler {
     /// Steps 4 and 5 of the shutdown, once no worker runs.
     fn cancel_all_tasks(&self) {
         self.workers_stopped.store(true, Ordering::SeqCst);
+        // Sockets outlive their runtime: fail their waits and later operations with an error
+        // rather than leave them waiting for a driver nobody polls.
+        self.io.shutdown();
         self.owned.close_and_cancel_all();
         self.reclaim_stray_entries();
     }

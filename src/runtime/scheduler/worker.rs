@@ -358,6 +358,8 @@ impl Worker<'_> {
             // Timers woken here queue their tasks on this worker, in the slot and deque
             // that `next_local` looks at below.
             time::fire_due(|| now, &mut self.due_timers);
+            // Likewise sockets that became ready, for a runtime whose workers never idle.
+            self.scheduler().io.poll_now();
             // Some queued work is never announced when it is queued (held requeues, the
             // slot's task moved to the deque, a stolen batch): if a worker is parked while
             // work waits here, wake one, so that such work waits at most this interval.
@@ -526,6 +528,12 @@ impl Worker<'_> {
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
+            if self.park_in_io_driver(scheduler) {
+                if let Some(task) = self.next_local() {
+                    return Some(task);
+                }
+                continue;
+            }
             let message = self.wait_for_message(scheduler);
             scheduler.idle.unpark();
             self.busy_since = Instant::now();
@@ -553,6 +561,31 @@ impl Worker<'_> {
                 recv(lend.recall_receiver()) -> _ => None,
             },
         }
+    }
+
+    /// Parks in the I/O driver's poll instead of on the channel, if sockets are registered,
+    /// no other worker polls the driver, and this is a worker's own core (a borrowed one
+    /// must hear its lender's recall, which goes through a channel). Returns false (having
+    /// done nothing) otherwise. The caller has counted this worker parked; this gives the
+    /// count back when the worker wakes, whatever woke it: an I/O event (whose tasks are now
+    /// in this worker's queues), a message on the channel, or shutdown (see
+    /// `Scheduler::wake_io_poller_if_alone`).
+    fn park_in_io_driver(&mut self, scheduler: &Scheduler) -> bool {
+        if self.lend.is_some() || scheduler.io.registrations() == 0 {
+            return false;
+        }
+        let parked_here = scheduler.io.park(
+            // The last look at the queues, now that wakers can see this worker in the poll.
+            || !scheduler.has_work() && !scheduler.is_shutdown(),
+            || scheduler.idle.unpark(),
+        );
+        if parked_here {
+            self.busy_since = Instant::now();
+            self.core
+                .metrics()
+                .set_busy_since(&scheduler.epoch, self.busy_since);
+        }
+        parked_here
     }
 
     /// Adds the time since the last call (or since the worker woke up) to this worker's busy
