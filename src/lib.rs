@@ -60,9 +60,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod combinators;
+pub mod io;
 mod loom;
 #[macro_use]
 mod macros;
+pub mod net;
 pub mod prelude;
 mod runtime;
 #[cfg(test)]
@@ -89,6 +91,18 @@ const _: fn() = || {
     send_sync::<JoinError>();
     send_sync::<RuntimeMetrics>();
     send_sync::<TryCurrentError>();
+    fn socket<T: Send + Sync + Unpin + 'static>() {}
+    socket::<net::TcpListener>();
+    socket::<net::TcpStream>();
+    socket::<net::OwnedReadHalf>();
+    socket::<net::OwnedWriteHalf>();
+    socket::<net::UdpSocket>();
+    #[cfg(unix)]
+    socket::<net::UnixListener>();
+    #[cfg(unix)]
+    socket::<net::UnixStream>();
+    #[cfg(unix)]
+    socket::<io::Async<std::net::TcpStream>>();
 };
 
 /// The README's code, compiled and run as a doctest so it cannot drift from the API.

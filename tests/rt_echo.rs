@@ -1,4 +1,4 @@
-//! A TCP echo server and clients (async-net sockets) on a fiber runtime: the `echo` example's
+//! A TCP echo server and clients (fiber::net sockets) on a fiber runtime: the `echo` example's
 //! session, under a watchdog.
 
 use std::sync::mpsc::{self, RecvTimeoutError};

@@ -1,9 +1,10 @@
-//! A TCP echo server and its clients on fiber, using `async-net` for the sockets.
+//! A TCP echo server and its clients on fiber, using `fiber::net` for the sockets.
 //!
-//! fiber has no I/O driver of its own; `async-net` (built on `async-io`, whose reactor runs
-//! on its own thread) works on any executor. The server's accept loop is a fiber task and
-//! spawns one task per connection; four client tasks each send ten lines and check that
-//! every line comes back unchanged. The server is stopped (its task aborted) when the
+//! The sockets register with the runtime's own I/O driver: a worker with nothing to do
+//! waits in the OS poll, and the tasks a readiness event wakes run on that worker. The
+//! server's accept loop is a fiber task and spawns one task per connection, which splits
+//! its stream into halves to read lines and write them back; four client tasks each send
+//! ten lines and check that every line comes back unchanged. The server is stopped (its task aborted) when the
 //! clients are done, and the whole run is bounded by a timeout.
 //!
 //! Run with `cargo run --example echo`.

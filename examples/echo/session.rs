@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use async_net::{TcpListener, TcpStream};
+use fiber::net::{TcpListener, TcpStream};
 use futures_lite::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// What one client sent and got back.
@@ -25,8 +25,8 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
 
 /// Writes back every line it reads, until the peer closes its side.
 async fn echo_lines(stream: TcpStream) -> io::Result<()> {
-    let mut writer = stream.clone();
-    let mut reader = BufReader::new(stream);
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
     let mut line = String::new();
     while reader.read_line(&mut line).await? > 0 {
         writer.write_all(line.as_bytes()).await?;
@@ -38,8 +38,9 @@ async fn echo_lines(stream: TcpStream) -> io::Result<()> {
 /// Connects to `server`, sends `lines` lines and checks that each comes back unchanged.
 pub async fn client(server: SocketAddr, client: usize, lines: usize) -> io::Result<ClientReport> {
     let stream = TcpStream::connect(server).await?;
-    let mut writer = stream.clone();
-    let mut reader = BufReader::new(stream);
+    stream.set_nodelay(true)?;
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
     let mut echoed = String::new();
     let mut bytes = 0;
     for number in 0..lines {

@@ -194,6 +194,7 @@ impl Builder {
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
             remote_spawned: CachePadded(AtomicU64::new(0)),
             hooks: self.hooks.clone(),
+            io: crate::io::driver::Driver::new()?,
             epoch: std::time::Instant::now(),
         });
         let mut runtime = Runtime::new_with(Handle { shared });

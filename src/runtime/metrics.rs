@@ -202,4 +202,21 @@ impl RuntimeMetrics {
     pub fn worker_busy_duration(&self, worker: usize) -> Duration {
         self.worker(worker).busy(&self.handle.shared.epoch)
     }
+
+    /// The number of I/O sources (sockets, [`Async`](crate::io::Async) wrappers) registered
+    /// with the runtime's I/O driver now. Each socket registers when it is created and
+    /// deregisters when it is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = fiber::Runtime::new().unwrap();
+    /// let socket = rt.block_on(fiber::net::UdpSocket::bind("127.0.0.1:0")).unwrap();
+    /// assert_eq!(rt.metrics().io_registrations(), 1);
+    /// drop(socket);
+    /// assert_eq!(rt.metrics().io_registrations(), 0);
+    /// ```
+    pub fn io_registrations(&self) -> usize {
+        self.handle.shared.io.registrations()
+    }
 }

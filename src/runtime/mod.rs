@@ -93,6 +93,12 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     global().block_on(future)
 }
 
+/// The runtime this thread is in or, outside any, the global runtime: where I/O sources
+/// created here register.
+pub(crate) fn current_or_global() -> Handle {
+    context::try_current().unwrap_or_else(|| global().handle().clone())
+}
+
 fn global() -> &'static Runtime {
     static GLOBAL: OnceLock<Runtime> = OnceLock::new();
     GLOBAL.get_or_init(|| {

@@ -184,11 +184,16 @@ impl Drop for Runtime {
         for _ in 0..self.threads.len() {
             let _ = shared.sender.send(Message::Shutdown);
         }
+        // A worker blocked in the I/O driver's poll does not read the channel.
+        shared.io.unpark();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
 
         shared.workers_stopped.store(true, Ordering::SeqCst);
+        // Sockets outlive their runtime: fail their waits and later operations with an error
+        // rather than leave them waiting for a driver nobody polls.
+        shared.io.shutdown();
 
         // No worker runs any more: cancel every unfinished task here. Their destructors may
         // spawn or look for the current runtime, so they run inside its context (spawns now

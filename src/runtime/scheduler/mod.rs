@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_deque::Stealer;
 
+use crate::io::driver::Driver;
 use crate::runtime::handle::Handle;
 use crate::runtime::metrics::WorkerMetrics;
 use crate::runtime::task::list::OwnedTasks;
@@ -77,6 +78,9 @@ pub(crate) struct Shared {
     /// task they run.
     pub(crate) remote_spawned: CachePadded<AtomicU64>,
     pub(crate) hooks: Hooks,
+    /// The I/O driver: polled by one parked worker at a time, and by busy workers now and
+    /// then (see `crate::io`).
+    pub(crate) io: Driver,
     /// The origin of the timestamps in the metrics.
     pub(crate) epoch: std::time::Instant,
 }
@@ -90,6 +94,7 @@ impl Shared {
     pub(crate) fn push_remote(&self, task: Notified) {
         // The receiver lives as long as `self`, so the send cannot fail.
         let _ = self.sender.send(Message::Task(task));
+        self.unpark_io_poller();
         if self.workers_stopped.load(Ordering::SeqCst) {
             // Shutdown may have drained the channel before our send landed: nobody will run
             // what is there now, and the tasks in it are already cancelled. (Before the
@@ -118,6 +123,21 @@ impl Shared {
                 .is_ok()
         {
             let _ = self.sender.send(Message::Unpark);
+            self.unpark_io_poller();
+        }
+    }
+
+    /// A message was just put on the channel: if the only parked worker is the one blocked
+    /// in the I/O driver's poll, nobody will take it from there, so wake that worker.
+    ///
+    /// The poller announces itself (`Driver::is_parked`, then `parked`) before its last look
+    /// at the channel; we sent before looking for it. With both sides sequentially
+    /// consistent, either it sees our message or we see it parked.
+    #[inline]
+    pub(crate) fn unpark_io_poller(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.io.is_parked() && self.parked.load(Ordering::SeqCst) <= 1 {
+            self.io.unpark();
         }
     }
 

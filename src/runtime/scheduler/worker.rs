@@ -226,6 +226,8 @@ impl Worker<'_> {
             // Timers woken here queue their tasks on this worker, in the slot and deque
             // that `next_local` looks at below.
             time::fire_due(|| now, &mut self.due_timers);
+            // Likewise sockets that became ready, for a runtime whose workers never idle.
+            self.shared().io.poll_now();
             // Some queued work is never announced when it is queued (held requeues, the
             // slot's task moved to the deque, a stolen batch): if a worker is parked while
             // work waits here, wake one, so that such work waits at most this interval.
@@ -383,6 +385,12 @@ impl Worker<'_> {
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
+            if self.park_in_io_driver(&shared) {
+                if let Some(task) = self.next_local() {
+                    return Some(task);
+                }
+                continue;
+            }
             let message = shared.receiver.recv();
             shared.parked.fetch_sub(1, Ordering::SeqCst);
             self.busy_since = Instant::now();
@@ -395,6 +403,31 @@ impl Worker<'_> {
                 Ok(Message::Shutdown) | Err(_) => return None,
             }
         }
+    }
+
+    /// Parks in the I/O driver's poll instead of on the channel, if sockets are registered
+    /// and no other worker polls the driver. Returns false (having done nothing) otherwise.
+    /// The caller has counted this worker in `parked`; this gives the count back when the
+    /// worker wakes, whatever woke it: an I/O event (whose tasks are now in this worker's
+    /// queues), a message on the channel, or shutdown (see `Shared::unpark_io_poller`).
+    fn park_in_io_driver(&mut self, shared: &Shared) -> bool {
+        if shared.io.registrations() == 0 {
+            return false;
+        }
+        let parked_here = shared.io.park(
+            // The last look at the queues, now that wakers can see this worker in the poll.
+            || !shared.has_work() && !shared.shutdown.load(Ordering::SeqCst),
+            || {
+                shared.parked.fetch_sub(1, Ordering::SeqCst);
+            },
+        );
+        if parked_here {
+            self.busy_since = Instant::now();
+            self.core
+                .metrics()
+                .set_busy_since(&shared.epoch, self.busy_since);
+        }
+        parked_here
     }
 
     /// Adds the time since the last call (or since the worker woke up) to this worker's busy

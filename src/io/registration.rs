@@ -1,0 +1,118 @@
+//! [`Registration`]: a source's link to the driver of the runtime it was registered with,
+//! and the "try the syscall; on `WouldBlock` clear readiness and wait" loop every socket
+//! operation runs.
+
+use std::future::poll_fn;
+use std::io;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use mio::Token;
+
+use super::driver::shut_down_error;
+use super::scheduled_io::{Direction, ScheduledIo};
+use crate::runtime::Handle;
+
+/// A registered source's token and readiness, and the runtime whose driver polls it (kept
+/// alive by this reference, so deregistering always has a driver to talk to).
+pub(crate) struct Registration {
+    handle: Handle,
+    token: Token,
+    io: Arc<ScheduledIo>,
+}
+
+impl Registration {
+    /// Registers `source` with the current runtime's driver or, outside any runtime, with the
+    /// global runtime's (the one `fiber::block_on` uses).
+    pub(crate) fn new(source: &mut impl mio::event::Source) -> io::Result<Registration> {
+        Registration::with_handle(source, crate::runtime::current_or_global())
+    }
+
+    /// Registers `source` with `handle`'s driver (an accepted stream joins its listener's).
+    pub(crate) fn with_handle(
+        source: &mut impl mio::event::Source,
+        handle: Handle,
+    ) -> io::Result<Registration> {
+        let driver = &handle.shared.io;
+        let (token, io, first) = driver.register(source)?;
+        if first {
+            // Workers that parked while nothing was registered sleep on their channel, where
+            // no readiness reaches them: wake one, to park again in the driver.
+            handle.shared.notify_parked();
+        }
+        Ok(Registration { handle, token, io })
+    }
+
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Deregisters `source`; called once, by the owner of the source, before it closes it.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
+        self.handle.shared.io.deregister(source, self.token);
+    }
+
+    /// Ready when the source may be ready for `direction`.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<()>> {
+        self.io
+            .poll_ready(cx, direction)
+            .map(|ready| ready.map(drop).map_err(|()| shut_down_error()))
+    }
+
+    /// Runs `operation` until it does not return `WouldBlock`, waiting for readiness in
+    /// `direction` before each try.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut operation: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event =
+                ready!(self.io.poll_ready(cx, direction)).map_err(|()| shut_down_error())?;
+            match operation() {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear_readiness(event);
+                }
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Runs `operation` once if the source may be ready for `direction`; returns
+    /// `WouldBlock` (and forgets the stale readiness) otherwise.
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        operation: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = self
+            .io
+            .ready_now(direction)
+            .map_err(|()| shut_down_error())?
+            .ok_or_else(|| io::Error::from(io::ErrorKind::WouldBlock))?;
+        let result = operation();
+        if matches!(&result, Err(error) if error.kind() == io::ErrorKind::WouldBlock) {
+            self.io.clear_readiness(event);
+        }
+        result
+    }
+
+    /// [`poll_io`](Registration::poll_io) as a future.
+    pub(crate) async fn async_io<R>(
+        &self,
+        direction: Direction,
+        mut operation: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(cx, direction, &mut operation)).await
+    }
+
+    /// Waits until the source may be ready for `direction`.
+    pub(crate) async fn ready(&self, direction: Direction) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(cx, direction)).await
+    }
+}
