@@ -13,12 +13,9 @@ use hyper::Request;
 use crate::rt::{FiberExecutor, FiberIo, FiberTimer};
 use crate::service;
 
-/// The listener the server accepts on.
-///
-/// fiber's own `fiber::net::TcpListener` has the same name, methods and futures-io streams;
-/// until it is part of this build, `async-net`'s (whose reactor runs on a thread of its own)
-/// stands in, and this line is the only one to change.
-pub use async_net::TcpListener;
+/// The listener the server accepts on: fiber's own, whose sockets wait in the runtime's I/O
+/// driver, so a connection's readiness reaches its task without crossing threads.
+pub use fiber::net::TcpListener;
 
 /// Serves every connection `listener` accepts, for ever. Must run inside a fiber runtime.
 ///
