@@ -54,7 +54,7 @@ struct Pair<E, S> {
 }
 
 impl<E: Executor, S: Sockets> Pair<E, S> {
-    fn new(name: &'static str, executor: E) -> Box<dyn Entrant> {
+    fn boxed(name: &'static str, executor: E) -> Box<dyn Entrant> {
         Box::new(Pair::<E, S> {
             name,
             executor: Arc::new(executor),
@@ -172,10 +172,10 @@ fn main() {
     );
 
     let entrants = [
-        Pair::<Fiber, FiberNet>::new("fiber", Fiber::new(WORKERS)),
-        Pair::<Tokio, TokioNet>::new("tokio", Tokio::new(WORKERS)),
-        Pair::<Smol, AsyncNet>::new("smol", Smol::new(WORKERS)),
-        Pair::<Fiber, AsyncNet>::new("fiber + async-net", Fiber::new(WORKERS)),
+        Pair::<Fiber, FiberNet>::boxed("fiber", Fiber::new(WORKERS)),
+        Pair::<Tokio, TokioNet>::boxed("tokio", Tokio::new(WORKERS)),
+        Pair::<Smol, AsyncNet>::boxed("smol", Smol::new(WORKERS)),
+        Pair::<Fiber, AsyncNet>::boxed("fiber + async-net", Fiber::new(WORKERS)),
     ];
     let tokio = entrants
         .iter()
@@ -213,7 +213,7 @@ fn main() {
                 slowest.as_secs_f64() * 1e3,
                 median.as_secs_f64() / medians[tokio].as_secs_f64(),
             );
-            if workload == Workload::TcpStream {
+            if workload == Workload::Stream {
                 let megabytes = STREAM_BYTES as f64 / 1e6;
                 line += &format!("  {:.0} MB/s", megabytes / median.as_secs_f64());
             }

@@ -24,21 +24,21 @@ const STREAM_CHUNK: usize = 64 << 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
     /// 64 connections, each doing 500 round trips of 64 bytes (write, then read the echo).
-    TcpRr,
+    RoundTrips,
     /// 2,000 connections, opened by 16 clients one after another, each echoing 8 bytes.
-    TcpConnect,
+    Connects,
     /// One connection carrying 256 MiB one way.
-    TcpStream,
+    Stream,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 3] = [Workload::TcpRr, Workload::TcpConnect, Workload::TcpStream];
+    pub const ALL: [Workload; 3] = [Workload::RoundTrips, Workload::Connects, Workload::Stream];
 
     pub fn name(self) -> &'static str {
         match self {
-            Workload::TcpRr => "tcp_rr",
-            Workload::TcpConnect => "tcp_connect",
-            Workload::TcpStream => "tcp_stream",
+            Workload::RoundTrips => "tcp_rr",
+            Workload::Connects => "tcp_connect",
+            Workload::Stream => "tcp_stream",
         }
     }
 
@@ -48,9 +48,9 @@ impl Workload {
         executor: Arc<E>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         match self {
-            Workload::TcpRr => Box::pin(tcp_rr::<E, S>(executor)),
-            Workload::TcpConnect => Box::pin(tcp_connect::<E, S>(executor)),
-            Workload::TcpStream => Box::pin(tcp_stream::<E, S>(executor)),
+            Workload::RoundTrips => Box::pin(tcp_rr::<E, S>(executor)),
+            Workload::Connects => Box::pin(tcp_connect::<E, S>(executor)),
+            Workload::Stream => Box::pin(tcp_stream::<E, S>(executor)),
         }
     }
 }
