@@ -20,6 +20,9 @@
 //!
 //! Before any of that, with no other runtime started, the idle check opens 64 connections on a
 //! fiber runtime, leaves them silent, and prints the CPU the process used over 2 s.
+//!
+//! Under `cargo test` (no `--bench` argument) every workload runs once per runtime at a small
+//! size, and the idle window is short, as a smoke test.
 
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -32,11 +35,12 @@ mod workloads;
 
 use executors::{Executor, Fiber, Smol, Tokio};
 use sockets::{AsyncNet, FiberNet, Sockets, TokioNet};
-use workloads::{Workload, STREAM_BYTES};
+use workloads::{Sizes, Workload};
 
 const WORKERS: usize = 2;
 const IDLE_CONNECTIONS: usize = 64;
 const IDLE_WINDOW: Duration = Duration::from_secs(2);
+const SMOKE_IDLE_WINDOW: Duration = Duration::from_millis(200);
 const ROUND_LIMIT: Duration = Duration::from_secs(60);
 
 /// A runtime with its sockets, as the benchmark sees it.
@@ -44,7 +48,7 @@ trait Entrant {
     fn name(&self) -> &'static str;
 
     /// Runs one round of `workload` and returns how long it took.
-    fn round(&self, workload: Workload) -> Duration;
+    fn round(&self, workload: Workload, sizes: Sizes) -> Duration;
 }
 
 struct Pair<E, S> {
@@ -68,8 +72,8 @@ impl<E: Executor, S: Sockets> Entrant for Pair<E, S> {
         self.name
     }
 
-    fn round(&self, workload: Workload) -> Duration {
-        let round = workload.round::<E, S>(self.executor.clone());
+    fn round(&self, workload: Workload, sizes: Sizes) -> Duration {
+        let round = workload.round::<E, S>(self.executor.clone(), sizes);
         let start = Instant::now();
         self.executor.run(round);
         start.elapsed()
@@ -105,12 +109,27 @@ impl Drop for Watchdog {
 struct Config {
     rounds: usize,
     workloads: Vec<Workload>,
+    sizes: Sizes,
+    idle_window: Duration,
 }
 
 fn parse_args() -> Result<Config, String> {
-    let mut config = Config {
-        rounds: 9,
-        workloads: Workload::ALL.to_vec(),
+    // `cargo bench` passes --bench; `cargo test` runs the benchmark without it, as a test.
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let mut config = if benchmarking {
+        Config {
+            rounds: 9,
+            workloads: Workload::ALL.to_vec(),
+            sizes: Sizes::FULL,
+            idle_window: IDLE_WINDOW,
+        }
+    } else {
+        Config {
+            rounds: 1,
+            workloads: Workload::ALL.to_vec(),
+            sizes: Sizes::SMOKE,
+            idle_window: SMOKE_IDLE_WINDOW,
+        }
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -138,7 +157,6 @@ fn parse_args() -> Result<Config, String> {
                     })
                     .collect::<Result<_, _>>()?;
             }
-            // cargo bench passes --bench to every harness.
             "--bench" => {}
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -165,10 +183,11 @@ fn main() {
         std::process::exit(2)
     });
 
-    let idle = idle::idle_cpu(WORKERS, IDLE_CONNECTIONS, IDLE_WINDOW);
+    let idle = idle::idle_cpu(WORKERS, IDLE_CONNECTIONS, config.idle_window);
     println!(
-        "idle: fiber (fiber::net), {WORKERS} workers, {IDLE_CONNECTIONS} open silent connections: {:.3} % of a core over {IDLE_WINDOW:?} (goal: under 0.1 %)",
-        idle * 100.0
+        "idle: fiber (fiber::net), {WORKERS} workers, {IDLE_CONNECTIONS} open silent connections: {:.3} % of a core over {:?} (goal: under 0.1 %)",
+        idle * 100.0,
+        config.idle_window
     );
 
     let entrants = [
@@ -194,7 +213,7 @@ fn main() {
                 let index = (round + turn) % entrants.len();
                 let entrant = &entrants[index];
                 let watchdog = Watchdog::start(entrant.name(), workload);
-                let time = entrant.round(workload);
+                let time = entrant.round(workload, config.sizes);
                 drop(watchdog);
                 if round > 0 {
                     times[index].push(time);
@@ -214,7 +233,7 @@ fn main() {
                 median.as_secs_f64() / medians[tokio].as_secs_f64(),
             );
             if workload == Workload::Stream {
-                let megabytes = STREAM_BYTES as f64 / 1e6;
+                let megabytes = config.sizes.stream_bytes as f64 / 1e6;
                 line += &format!("  {:.0} MB/s", megabytes / median.as_secs_f64());
             }
             println!("{line}");

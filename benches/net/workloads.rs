@@ -6,19 +6,47 @@ use std::sync::Arc;
 use crate::executors::{Executor, Join};
 use crate::sockets::Sockets;
 
-/// `tcp_rr`: connections, round trips on each, bytes per message.
-const RR_CONNECTIONS: usize = 64;
-const RR_ROUND_TRIPS: usize = 500;
-const RR_MESSAGE: usize = 64;
+/// How big each workload's round is.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// `tcp_rr`: connections, round trips on each, bytes per message.
+    pub rr_connections: usize,
+    pub rr_round_trips: usize,
+    pub rr_message: usize,
+    /// `tcp_connect`: connections in all, clients opening them one after another, bytes echoed.
+    pub connections: usize,
+    pub connect_clients: usize,
+    pub connect_message: usize,
+    /// `tcp_stream`: bytes sent over one connection, and the size of each write and read.
+    pub stream_bytes: usize,
+    pub stream_chunk: usize,
+}
 
-/// `tcp_connect`: connections in all, clients opening them one after another, bytes echoed.
-const CONNECTIONS: usize = 2_000;
-const CONNECT_CLIENTS: usize = 16;
-const CONNECT_MESSAGE: usize = 8;
+impl Sizes {
+    /// The benchmark's sizes.
+    pub const FULL: Sizes = Sizes {
+        rr_connections: 64,
+        rr_round_trips: 500,
+        rr_message: 64,
+        connections: 2_000,
+        connect_clients: 16,
+        connect_message: 8,
+        stream_bytes: 256 << 20,
+        stream_chunk: 64 << 10,
+    };
 
-/// `tcp_stream`: bytes sent over one connection, and the size of each write and read.
-pub const STREAM_BYTES: usize = 256 << 20;
-const STREAM_CHUNK: usize = 64 << 10;
+    /// Small rounds for `cargo test`, which runs the benchmark once to see that it works.
+    pub const SMOKE: Sizes = Sizes {
+        rr_connections: 8,
+        rr_round_trips: 20,
+        rr_message: 64,
+        connections: 64,
+        connect_clients: 4,
+        connect_message: 8,
+        stream_bytes: 4 << 20,
+        stream_chunk: 64 << 10,
+    };
+}
 
 /// What one round does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,11 +74,12 @@ impl Workload {
     pub fn round<E: Executor, S: Sockets>(
         self,
         executor: Arc<E>,
+        sizes: Sizes,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         match self {
-            Workload::RoundTrips => Box::pin(tcp_rr::<E, S>(executor)),
-            Workload::Connects => Box::pin(tcp_connect::<E, S>(executor)),
-            Workload::Stream => Box::pin(tcp_stream::<E, S>(executor)),
+            Workload::RoundTrips => Box::pin(tcp_rr::<E, S>(executor, sizes)),
+            Workload::Connects => Box::pin(tcp_connect::<E, S>(executor, sizes)),
+            Workload::Stream => Box::pin(tcp_stream::<E, S>(executor, sizes)),
         }
     }
 }
@@ -90,22 +119,26 @@ where
     (address, accepting)
 }
 
-async fn tcp_rr<E: Executor, S: Sockets>(executor: Arc<E>) {
-    let (address, server) =
-        server::<E, S, _, _>(executor.clone(), RR_CONNECTIONS, |mut stream| async move {
-            let mut message = [0; RR_MESSAGE];
+async fn tcp_rr<E: Executor, S: Sockets>(executor: Arc<E>, sizes: Sizes) {
+    let length = sizes.rr_message;
+    let (address, server) = server::<E, S, _, _>(
+        executor.clone(),
+        sizes.rr_connections,
+        move |mut stream| async move {
+            let mut message = vec![0; length];
             while S::read_exact(&mut stream, &mut message).await {
                 S::write_all(&mut stream, &message).await;
             }
-        })
-        .await;
-    let clients = (0..RR_CONNECTIONS)
+        },
+    )
+    .await;
+    let clients = (0..sizes.rr_connections)
         .map(|client| {
             executor.spawn(async move {
                 let mut stream = S::connect(address).await;
-                let message = [client as u8; RR_MESSAGE];
-                let mut echo = [0; RR_MESSAGE];
-                for _ in 0..RR_ROUND_TRIPS {
+                let message = vec![client as u8; length];
+                let mut echo = vec![0; length];
+                for _ in 0..sizes.rr_round_trips {
                     S::write_all(&mut stream, &message).await;
                     assert!(
                         S::read_exact(&mut stream, &mut echo).await,
@@ -120,24 +153,28 @@ async fn tcp_rr<E: Executor, S: Sockets>(executor: Arc<E>) {
     server.await;
 }
 
-async fn tcp_connect<E: Executor, S: Sockets>(executor: Arc<E>) {
-    let (address, server) =
-        server::<E, S, _, _>(executor.clone(), CONNECTIONS, |mut stream| async move {
-            let mut message = [0; CONNECT_MESSAGE];
+async fn tcp_connect<E: Executor, S: Sockets>(executor: Arc<E>, sizes: Sizes) {
+    let length = sizes.connect_message;
+    let (address, server) = server::<E, S, _, _>(
+        executor.clone(),
+        sizes.connections,
+        move |mut stream| async move {
+            let mut message = vec![0; length];
             assert!(
                 S::read_exact(&mut stream, &mut message).await,
                 "the client hung up"
             );
             S::write_all(&mut stream, &message).await;
-        })
-        .await;
-    let clients = (0..CONNECT_CLIENTS)
+        },
+    )
+    .await;
+    let clients = (0..sizes.connect_clients)
         .map(|client| {
             executor.spawn(async move {
-                for _ in 0..CONNECTIONS / CONNECT_CLIENTS {
+                let message = vec![client as u8; length];
+                let mut echo = vec![0; length];
+                for _ in 0..sizes.connections / sizes.connect_clients {
                     let mut stream = S::connect(address).await;
-                    let message = [client as u8; CONNECT_MESSAGE];
-                    let mut echo = [0; CONNECT_MESSAGE];
                     S::write_all(&mut stream, &message).await;
                     assert!(
                         S::read_exact(&mut stream, &mut echo).await,
@@ -152,23 +189,24 @@ async fn tcp_connect<E: Executor, S: Sockets>(executor: Arc<E>) {
     server.await;
 }
 
-async fn tcp_stream<E: Executor, S: Sockets>(executor: Arc<E>) {
-    let (address, server) = server::<E, S, _, _>(executor.clone(), 1, |mut stream| async move {
-        let mut chunk = vec![0; STREAM_CHUNK];
-        let mut received = 0;
-        while received < STREAM_BYTES {
-            let read = S::read(&mut stream, &mut chunk).await;
-            assert_ne!(read, 0, "the stream ended after {received} bytes");
-            received += read;
-        }
-        // The sender's clock stops when everything has arrived, not when it left.
-        S::write_all(&mut stream, &[1]).await;
-    })
-    .await;
+async fn tcp_stream<E: Executor, S: Sockets>(executor: Arc<E>, sizes: Sizes) {
+    let (address, server) =
+        server::<E, S, _, _>(executor.clone(), 1, move |mut stream| async move {
+            let mut chunk = vec![0; sizes.stream_chunk];
+            let mut received = 0;
+            while received < sizes.stream_bytes {
+                let read = S::read(&mut stream, &mut chunk).await;
+                assert_ne!(read, 0, "the stream ended after {received} bytes");
+                received += read;
+            }
+            // The sender's clock stops when everything has arrived, not when it left.
+            S::write_all(&mut stream, &[1]).await;
+        })
+        .await;
     let sender = executor.spawn(async move {
         let mut stream = S::connect(address).await;
-        let chunk = vec![7; STREAM_CHUNK];
-        for _ in 0..STREAM_BYTES / STREAM_CHUNK {
+        let chunk = vec![7; sizes.stream_chunk];
+        for _ in 0..sizes.stream_bytes / sizes.stream_chunk {
             S::write_all(&mut stream, &chunk).await;
         }
         let mut received = [0];
