@@ -223,3 +223,39 @@ fn many_connections_are_served_at_once() {
         }
     });
 }
+
+#[test]
+fn a_request_larger_than_one_read_is_assembled() {
+    with_server(|address| {
+        let mut connection = connect(address);
+        // Headers of 40 KiB take several of the adapter's 8 KiB reads.
+        let padding = "x".repeat(40 * 1024);
+        send(
+            &mut connection,
+            &format!("GET /json HTTP/1.1\r\nHost: localhost\r\nX-Padding: {padding}\r\n\r\n"),
+        );
+        let response = receive(&mut connection);
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, service::HELLO_JSON);
+    });
+}
+
+#[test]
+fn the_timer_moves_a_sleep_it_made_to_a_new_deadline() {
+    use hyper::rt::Timer;
+    use std::time::Instant;
+
+    common::watchdog(|| {
+        fiber::block_on(async {
+            let timer = rt::FiberTimer;
+            let mut sleep = timer.sleep(Duration::from_secs(3600));
+            let deadline = Instant::now() + Duration::from_millis(20);
+            timer.reset(&mut sleep, deadline);
+            sleep.as_mut().await;
+            assert!(
+                Instant::now() >= deadline,
+                "the sleep ended before its new deadline"
+            );
+        });
+    });
+}
