@@ -444,3 +444,30 @@ fn nodelay_and_addresses_are_reported() {
         .unwrap();
     });
 }
+
+#[cfg(feature = "tokio-io")]
+#[test]
+fn streams_implement_tokio_io_traits() {
+    // Called by path: futures' extension traits are in scope too.
+    watchdog(|| {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let mut client = TcpStream::connect(listener.local_addr()?).await?;
+            let (server, _) = listener.accept().await?;
+            let (mut reader, mut writer) = server.into_split();
+            tokio::io::AsyncWriteExt::write_all(&mut client, b"tokio traits").await?;
+            tokio::io::AsyncWriteExt::shutdown(&mut client).await?;
+            let mut request = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut request).await?;
+            assert_eq!(request, b"tokio traits");
+            tokio::io::AsyncWriteExt::write_all(&mut writer, b"answer").await?;
+            drop(writer);
+            let mut answer = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut answer).await?;
+            assert_eq!(answer, b"answer");
+            Ok::<(), io::Error>(())
+        })
+        .unwrap();
+    });
+}

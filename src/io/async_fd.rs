@@ -416,3 +416,29 @@ impl<T: AsRawFd + Write + Unpin> AsyncWrite for Async<T> {
         self.poll_flush(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::os::unix::io::AsRawFd;
+
+    use super::set_nonblocking;
+
+    #[test]
+    fn set_nonblocking_makes_an_empty_read_would_block() {
+        let (mut a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        set_nonblocking(a.as_raw_fd()).unwrap();
+        // Twice: the second call finds the flag set already.
+        set_nonblocking(a.as_raw_fd()).unwrap();
+        let error = a.read(&mut [0; 1]).unwrap_err();
+        // Miri's emulated sockets report EAGAIN with a kind of their own.
+        if !cfg!(miri) {
+            assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock);
+        }
+    }
+
+    #[test]
+    fn set_nonblocking_reports_a_bad_descriptor() {
+        assert!(set_nonblocking(-1).is_err());
+    }
+}

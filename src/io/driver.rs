@@ -269,9 +269,73 @@ impl Driver {
 
 /// The error of every operation on a source whose runtime has shut down.
 pub(crate) fn shut_down_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Other,
+    io::Error::other(
         "the fiber runtime that drives this I/O source has shut down: create sockets inside \
          a runtime that outlives them",
     )
+}
+
+#[cfg(all(test, not(loom), not(miri)))]
+mod tests {
+    use super::super::scheduled_io::Direction;
+    use super::*;
+
+    fn socket() -> mio::net::UdpSocket {
+        mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_freed_slot_comes_back_with_a_new_token() {
+        let driver = Driver::new().unwrap();
+        let mut first = socket();
+        let (old_token, _, was_first) = driver.register(&mut first).unwrap();
+        assert!(was_first);
+        driver.deregister(&mut first, old_token);
+        assert_eq!(driver.registrations(), 0);
+        let mut second = socket();
+        let (new_token, _, _) = driver.register(&mut second).unwrap();
+        assert_eq!(new_token.0 & SLOT_MASK, old_token.0 & SLOT_MASK);
+        assert_ne!(new_token, old_token);
+        driver.deregister(&mut second, new_token);
+    }
+
+    #[test]
+    fn an_event_for_a_deregistered_source_is_ignored() {
+        let driver = Driver::new().unwrap();
+        let mut old = socket();
+        let (old_token, old_io, _) = driver.register(&mut old).unwrap();
+        let mut new = socket();
+        // The old source becomes readable, and its event is read from the OS...
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.send_to(b"x", old.local_addr().unwrap()).unwrap();
+        let mut poller = driver.poller.lock().unwrap();
+        driver.poll(&mut poller, Some(Duration::from_secs(5)));
+        assert!(poller
+            .events
+            .iter()
+            .any(|event| event.token() == old_token && event.is_readable()));
+        // ... but the source is dropped, and a new one takes its slot, before dispatch.
+        driver.deregister(&mut old, old_token);
+        let (new_token, new_io, _) = driver.register(&mut new).unwrap();
+        assert_eq!(new_token.0 & SLOT_MASK, old_token.0 & SLOT_MASK);
+        driver.dispatch(&mut poller);
+        assert_eq!(
+            new_io.ready_now(Direction::Read).unwrap().map(|e| e.ready),
+            None
+        );
+        drop(old_io);
+        driver.deregister(&mut new, new_token);
+    }
+
+    #[test]
+    fn registering_after_shutdown_fails() {
+        let driver = Driver::new().unwrap();
+        let mut live = socket();
+        let (token, io, _) = driver.register(&mut live).unwrap();
+        driver.shutdown();
+        assert!(io.ready_now(Direction::Read).is_err());
+        let error = driver.register(&mut socket()).map(drop).unwrap_err();
+        assert!(error.to_string().contains("shut down"));
+        driver.deregister(&mut live, token);
+    }
 }

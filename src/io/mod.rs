@@ -46,6 +46,8 @@ pub(crate) mod driver;
 pub(crate) mod evented;
 pub(crate) mod registration;
 pub(crate) mod scheduled_io;
+#[cfg(test)]
+mod tests;
 
 #[cfg(unix)]
 pub use async_fd::Async;

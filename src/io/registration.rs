@@ -83,6 +83,33 @@ impl Registration {
         }
     }
 
+    /// [`poll_io`](Registration::poll_io) for a byte-stream transfer of `requested` bytes.
+    /// A stream socket that moves fewer bytes than asked has drained its receive queue (or
+    /// filled its send buffer), so the readiness just used is cleared at once: the next call
+    /// waits for an event instead of spending a syscall to learn `WouldBlock`.
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        requested: usize,
+        mut operation: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event =
+                ready!(self.io.poll_ready(cx, direction)).map_err(|()| shut_down_error())?;
+            match operation() {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear_readiness(event);
+                }
+                Ok(moved) if moved > 0 && moved < requested => {
+                    self.io.clear_readiness(event);
+                    return Poll::Ready(Ok(moved));
+                }
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
     /// Runs `operation` once if the source may be ready for `direction`; returns
     /// `WouldBlock` (and forgets the stale readiness) otherwise.
     pub(crate) fn try_io<R>(

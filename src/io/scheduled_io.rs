@@ -107,6 +107,13 @@ pub(crate) struct ReadyEvent {
     pub(crate) ready: Ready,
 }
 
+#[cfg(test)]
+impl ReadyEvent {
+    pub(crate) fn tick(&self) -> usize {
+        self.tick
+    }
+}
+
 const READINESS_MASK: usize = (1 << 8) - 1;
 const TICK_SHIFT: u32 = 8;
 const TICK_MASK: usize = 0xffff << TICK_SHIFT;
@@ -214,6 +221,12 @@ impl ScheduledIo {
             Some(event) => Poll::Ready(Ok(event)),
             None => Poll::Pending,
         }
+    }
+
+    /// The current tick, for the model tests.
+    #[cfg(test)]
+    pub(crate) fn tick(&self) -> usize {
+        tick_of(self.readiness.load(Ordering::Acquire))
     }
 
     /// A task got `WouldBlock` after seeing `event`: forget the readiness it saw, unless the

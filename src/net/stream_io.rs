@@ -20,8 +20,9 @@ where
     for<'a> &'a E: Read,
 {
     let mut source = io.get_ref();
+    let requested = buf.len();
     io.registration()
-        .poll_io(cx, Direction::Read, || source.read(buf))
+        .poll_transfer(cx, Direction::Read, requested, || source.read(buf))
 }
 
 pub(crate) fn poll_read_vectored<E>(
@@ -49,7 +50,7 @@ where
 {
     let mut source = io.get_ref();
     io.registration()
-        .poll_io(cx, Direction::Write, || source.write(buf))
+        .poll_transfer(cx, Direction::Write, buf.len(), || source.write(buf))
 }
 
 pub(crate) fn poll_write_vectored<E>(
@@ -64,6 +65,33 @@ where
     let mut source = io.get_ref();
     io.registration()
         .poll_io(cx, Direction::Write, || source.write_vectored(bufs))
+}
+
+/// Reads into memory that may be uninitialised (tokio's `ReadBuf`), so that a caller handing
+/// a fresh buffer on every read (hyper does) does not pay for zeroing it each time.
+#[cfg(all(unix, feature = "tokio-io"))]
+pub(crate) fn poll_read_uninit<E>(
+    io: &Evented<E>,
+    cx: &mut Context<'_>,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> Poll<io::Result<usize>>
+where
+    E: Source + std::os::unix::io::AsRawFd,
+{
+    let fd = io.get_ref().as_raw_fd();
+    let requested = buf.len();
+    io.registration()
+        .poll_transfer(cx, Direction::Read, requested, || {
+            // SAFETY: `read(2)` writes at most `buf.len()` bytes into the memory `buf`
+            // points to, which we borrow mutably for the call; it never reads it, so the
+            // memory need not be initialised, and no `&[u8]` to uninitialised bytes is made.
+            let read = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if read < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(read as usize)
+            }
+        })
 }
 
 /// `try_read`: one read if the stream may be readable, `WouldBlock` otherwise.
@@ -120,12 +148,14 @@ macro_rules! impl_async_read {
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $this = &*self;
-                // Zeroes only the part of the buffer never initialised before.
-                let read = std::task::ready!(crate::net::stream_io::poll_read(
-                    $io,
-                    cx,
-                    buf.initialize_unfilled()
+                // SAFETY: `poll_read_uninit` only writes to the unfilled part (never
+                // de-initialises it), and reports how many bytes it wrote.
+                let unfilled = unsafe { buf.unfilled_mut() };
+                let read = std::task::ready!(crate::net::stream_io::poll_read_uninit(
+                    $io, cx, unfilled
                 ))?;
+                // SAFETY: the OS initialised the first `read` bytes of the unfilled part.
+                unsafe { buf.assume_init(read) };
                 buf.advance(read);
                 std::task::Poll::Ready(Ok(()))
             }
