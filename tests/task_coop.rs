@@ -194,3 +194,50 @@ fn the_budget_of_a_pending_resource_is_given_back() {
         assert_eq!(polls, 1);
     });
 }
+
+/// A socket with data always waiting takes from the budget too: a task reading it a byte at a
+/// time, never seeing `Pending` (a writer keeps the socket full), still lets a sleep on the
+/// same (only) worker finish; the reader stops once that sleep is over.
+#[test]
+fn a_task_reading_an_always_ready_socket_yields_to_a_timer() {
+    use futures::io::AsyncReadExt;
+    use std::io::Write;
+
+    /// Far more one-byte reads than the reader makes in a few seconds.
+    const GIVE_UP_AFTER: usize = 1 << 30;
+    watchdog(|| {
+        let rt = one_worker();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let writer = std::thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            let chunk = vec![7u8; 1 << 16];
+            // Until the reader hangs up.
+            while peer.write_all(&chunk).is_ok() {}
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader_stop = stop.clone();
+        let reader = rt.spawn(async move {
+            let mut stream = fiber::net::TcpStream::connect(address).await.unwrap();
+            let mut byte = [0u8; 1];
+            let mut read = 0;
+            while !reader_stop.load(Ordering::Relaxed) && read < GIVE_UP_AFTER {
+                read += stream.read(&mut byte).await.unwrap();
+            }
+            read
+        });
+        rt.block_on(async {
+            // Lets the reader start, then sleeps on the worker the reader holds.
+            sleep(Duration::from_millis(20)).await;
+            rt.spawn(sleep(Duration::from_millis(10))).await.unwrap();
+        });
+        stop.store(true, Ordering::Relaxed);
+        let read = rt.block_on(reader).unwrap();
+        drop(rt);
+        writer.join().unwrap();
+        assert!(
+            read < GIVE_UP_AFTER,
+            "the timer's task only ran once the reader gave up"
+        );
+    });
+}

@@ -9,6 +9,7 @@ use std::task::{ready, Context, Poll};
 
 use mio::Token;
 
+use crate::runtime::coop;
 use crate::runtime::io::driver::shut_down_error;
 use crate::runtime::io::scheduled_io::{Direction, ScheduledIo};
 use crate::runtime::Handle;
@@ -71,6 +72,9 @@ impl Registration {
         direction: Direction,
         mut operation: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        // A socket that is always ready (a fast peer) takes from the task's budget like any
+        // of fiber's resources, so a loop over it yields to the worker's other tasks.
+        let coop = ready!(coop::poll_proceed(cx));
         loop {
             let event =
                 ready!(self.io.poll_ready(cx, direction)).map_err(|()| shut_down_error())?;
@@ -78,7 +82,10 @@ impl Registration {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(event);
                 }
-                result => return Poll::Ready(result),
+                result => {
+                    coop.made_progress();
+                    return Poll::Ready(result);
+                }
             }
         }
     }
@@ -94,6 +101,8 @@ impl Registration {
         requested: usize,
         mut operation: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        // As in `poll_io`: one unit of the task's budget per transfer.
+        let coop = ready!(coop::poll_proceed(cx));
         loop {
             let event =
                 ready!(self.io.poll_ready(cx, direction)).map_err(|()| shut_down_error())?;
@@ -103,9 +112,13 @@ impl Registration {
                 }
                 Ok(moved) if moved > 0 && moved < requested => {
                     self.io.clear_readiness(event);
+                    coop.made_progress();
                     return Poll::Ready(Ok(moved));
                 }
-                result => return Poll::Ready(result),
+                result => {
+                    coop.made_progress();
+                    return Poll::Ready(result);
+                }
             }
         }
     }
