@@ -22,7 +22,7 @@ pin_project! {
     ///
     /// let future: AndThen<_, _, _> =
     ///     async { Ok::<u32, String>(2) }.and_then(|n| async move { Ok(n * 10) });
-    /// assert_eq!(futures::executor::block_on(future), Ok(20));
+    /// assert_eq!(fiber::block_on(future), Ok(20));
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct AndThen<Fut1, Fut2, F> {

@@ -21,7 +21,7 @@ pin_project! {
     /// use futures::future::FusedFuture;
     ///
     /// let mut future: Fuse<_> = std::future::ready(1).fuse();
-    /// futures::executor::block_on(async {
+    /// fiber::block_on(async {
     ///     assert_eq!((&mut future).await, 1);
     /// });
     /// assert!(future.is_terminated());

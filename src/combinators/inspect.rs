@@ -21,7 +21,7 @@ pin_project! {
     ///
     /// let mut seen = None;
     /// let future: Inspect<_, _> = async { 7 }.inspect(|n| seen = Some(*n));
-    /// assert_eq!(futures::executor::block_on(future), 7);
+    /// assert_eq!(fiber::block_on(future), 7);
     /// assert_eq!(seen, Some(7));
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]

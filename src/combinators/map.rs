@@ -98,7 +98,7 @@ pin_project! {
     /// use fiber::combinators::{FiberFutureExt, Map};
     ///
     /// let doubled: Map<_, _> = async { 21 }.map(|n| n * 2);
-    /// assert_eq!(futures::executor::block_on(doubled), 42);
+    /// assert_eq!(fiber::block_on(doubled), 42);
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Map<Fut, F> {

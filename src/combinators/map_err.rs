@@ -20,7 +20,7 @@ pin_project! {
     /// use fiber::combinators::{FiberFutureExt, MapErr};
     ///
     /// let future: MapErr<_, _> = async { Err::<u32, u8>(4) }.map_err(|code| format!("code {code}"));
-    /// assert_eq!(futures::executor::block_on(future), Err("code 4".to_string()));
+    /// assert_eq!(fiber::block_on(future), Err("code 4".to_string()));
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct MapErr<Fut, F> {

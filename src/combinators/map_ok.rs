@@ -20,7 +20,7 @@ pin_project! {
     /// use fiber::combinators::{FiberFutureExt, MapOk};
     ///
     /// let future: MapOk<_, _> = async { Ok::<u32, String>(4) }.map_ok(|n| n + 1);
-    /// assert_eq!(futures::executor::block_on(future), Ok(5));
+    /// assert_eq!(fiber::block_on(future), Ok(5));
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct MapOk<Fut, F> {

@@ -56,7 +56,7 @@ pub use self::then::Then;
 ///     .map_ok(|body| body.parse::<u32>().unwrap_or(0))
 ///     .inspect(|result| assert!(result.is_ok()))
 ///     .map(|result| result.unwrap_or_default());
-/// assert_eq!(futures::executor::block_on(request), 42);
+/// assert_eq!(fiber::block_on(request), 42);
 /// ```
 pub trait FiberFutureExt: Future {
     /// Maps the output of this future with `f`.
@@ -67,7 +67,7 @@ pub trait FiberFutureExt: Future {
     /// use fiber::combinators::FiberFutureExt;
     ///
     /// let length = async { "fiber" }.map(str::len);
-    /// assert_eq!(futures::executor::block_on(length), 5);
+    /// assert_eq!(fiber::block_on(length), 5);
     /// ```
     fn map<U, F>(self, f: F) -> Map<Self, F>
     where
@@ -87,7 +87,7 @@ pub trait FiberFutureExt: Future {
     /// use fiber::combinators::FiberFutureExt;
     ///
     /// let greeting = async { "world" }.then(|name| async move { format!("hello, {name}") });
-    /// assert_eq!(futures::executor::block_on(greeting), "hello, world");
+    /// assert_eq!(fiber::block_on(greeting), "hello, world");
     /// ```
     fn then<Fut, F>(self, f: F) -> Then<Self, Fut, F>
     where
@@ -107,7 +107,7 @@ pub trait FiberFutureExt: Future {
     ///
     /// let mut log = Vec::new();
     /// let answer = async { 42 }.inspect(|n| log.push(format!("got {n}")));
-    /// assert_eq!(futures::executor::block_on(answer), 42);
+    /// assert_eq!(fiber::block_on(answer), 42);
     /// assert_eq!(log, ["got 42"]);
     /// ```
     fn inspect<F>(self, f: F) -> Inspect<Self, F>
@@ -164,7 +164,7 @@ pub trait FiberFutureExt: Future {
     ///         async { 1 }.map(|n| n + 1).boxed()
     ///     }
     /// }
-    /// assert_eq!(futures::executor::block_on(pick(false)), 2);
+    /// assert_eq!(fiber::block_on(pick(false)), 2);
     /// ```
     fn boxed<'a>(self) -> Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>
     where
@@ -184,7 +184,7 @@ pub trait FiberFutureExt: Future {
     /// use std::time::Duration;
     /// use fiber::prelude::*;
     ///
-    /// # futures::executor::block_on(async {
+    /// # fiber::block_on(async {
     /// let quick = async { 1 }.timeout(Duration::from_secs(1)).await;
     /// assert_eq!(quick, Ok(1));
     ///
@@ -211,7 +211,7 @@ pub trait FiberFutureExt: Future {
     ///
     /// let parsed = async { Ok::<_, String>("17") }
     ///     .and_then(|text| async move { text.parse::<u32>().map_err(|e| e.to_string()) });
-    /// assert_eq!(futures::executor::block_on(parsed), Ok(17));
+    /// assert_eq!(fiber::block_on(parsed), Ok(17));
     /// ```
     fn and_then<T, E, U, Fut, F>(self, f: F) -> AndThen<Self, Fut, F>
     where
@@ -234,7 +234,7 @@ pub trait FiberFutureExt: Future {
     ///
     /// let recovered = async { Err::<u32, _>("primary down") }
     ///     .or_else(|_| async { Ok::<_, String>(3) });
-    /// assert_eq!(futures::executor::block_on(recovered), Ok(3));
+    /// assert_eq!(fiber::block_on(recovered), Ok(3));
     /// ```
     fn or_else<T, E, E2, Fut, F>(self, f: F) -> OrElse<Self, Fut, F>
     where
@@ -253,7 +253,7 @@ pub trait FiberFutureExt: Future {
     /// use fiber::combinators::FiberFutureExt;
     ///
     /// let doubled = async { Ok::<u32, String>(21) }.map_ok(|n| n * 2);
-    /// assert_eq!(futures::executor::block_on(doubled), Ok(42));
+    /// assert_eq!(fiber::block_on(doubled), Ok(42));
     /// ```
     fn map_ok<T, E, U, F>(self, f: F) -> MapOk<Self, F>
     where
@@ -271,7 +271,7 @@ pub trait FiberFutureExt: Future {
     /// use fiber::combinators::FiberFutureExt;
     ///
     /// let described = async { Err::<u32, u16>(404) }.map_err(|code| format!("status {code}"));
-    /// assert_eq!(futures::executor::block_on(described), Err("status 404".to_string()));
+    /// assert_eq!(fiber::block_on(described), Err("status 404".to_string()));
     /// ```
     fn map_err<T, E, E2, F>(self, f: F) -> MapErr<Self, F>
     where

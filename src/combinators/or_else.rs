@@ -22,7 +22,7 @@ pin_project! {
     ///
     /// let future: OrElse<_, _, _> =
     ///     async { Err::<u32, &str>("cache miss") }.or_else(|_| async { Ok::<u32, ()>(7) });
-    /// assert_eq!(futures::executor::block_on(future), Ok(7));
+    /// assert_eq!(fiber::block_on(future), Ok(7));
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct OrElse<Fut1, Fut2, F> {

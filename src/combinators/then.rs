@@ -21,7 +21,7 @@ pin_project! {
     /// use fiber::combinators::{FiberFutureExt, Then};
     ///
     /// let future: Then<_, _, _> = async { 2 }.then(|n| async move { n + 40 });
-    /// assert_eq!(futures::executor::block_on(future), 42);
+    /// assert_eq!(fiber::block_on(future), 42);
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Then<Fut1, Fut2, F> {

@@ -31,7 +31,7 @@
 ///     }
 /// }
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let quick_dropped = Cell::new(false);
 ///     let quick = async {
 ///         let _flag = Flag(&quick_dropped);
@@ -54,7 +54,7 @@
 ///
 /// ```
 /// # use std::future::ready;
-/// # futures::executor::block_on(async {
+/// # fiber::block_on(async {
 /// let outputs = fiber::join!(
 ///     // 64 futures here (hidden)
 /// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),
@@ -74,7 +74,7 @@
 ///
 /// ```compile_fail
 /// # use std::future::ready;
-/// # futures::executor::block_on(async {
+/// # fiber::block_on(async {
 /// let outputs = fiber::join!(
 ///     // 65 futures here (hidden)
 /// #     ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8), ready(0u8),

@@ -51,7 +51,7 @@
 /// use futures::channel::mpsc;
 /// use futures::StreamExt;
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let (_keep_open, mut idle) = mpsc::unbounded::<&str>();
 ///     let (busy_tx, mut busy) = mpsc::unbounded();
 ///     busy_tx.unbounded_send("job").unwrap();
@@ -76,7 +76,7 @@
 /// ```
 /// use fiber::select;
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let skip_cache = true;
 ///     let answer = select! {
 ///         Some(hit) = async { None::<u32> } => hit,        // no match: disabled

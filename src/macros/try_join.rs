@@ -30,7 +30,7 @@
 ///     }
 /// }
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let never_dropped = Cell::new(false);
 ///     let never = async {
 ///         let _flag = Flag(&never_dropped);

@@ -185,7 +185,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().num_blocking_threads(), 1);
     /// ```
     pub fn num_blocking_threads(&self) -> usize {
-        self.scheduler.blocking.num_threads()
+        self.scheduler.blocking().num_threads()
     }
 
     /// The number of blocking-pool threads waiting for a job.
@@ -202,7 +202,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().num_idle_blocking_threads(), 1);
     /// ```
     pub fn num_idle_blocking_threads(&self) -> usize {
-        self.scheduler.blocking.num_idle_threads()
+        self.scheduler.blocking().num_idle_threads()
     }
 
     /// The number of blocking jobs waiting for a thread: spawned while every thread that
@@ -222,7 +222,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().blocking_queue_depth(), 0);
     /// ```
     pub fn blocking_queue_depth(&self) -> usize {
-        self.scheduler.blocking.queue_depth()
+        self.scheduler.blocking().queue_depth()
     }
 
     /// The number of entries in the injector, the queue through which tasks spawned or woken

@@ -13,7 +13,7 @@ use std::fmt;
 /// use fiber::time::{timeout, Elapsed};
 ///
 /// let never = std::future::pending::<()>();
-/// let result = futures::executor::block_on(timeout(Duration::from_millis(5), never));
+/// let result = fiber::block_on(timeout(Duration::from_millis(5), never));
 /// assert_eq!(result, Err(Elapsed));
 /// assert_eq!(Elapsed.to_string(), "deadline elapsed before the future completed");
 /// ```

@@ -25,7 +25,7 @@ use super::{sleep_until, Sleep};
 /// use std::time::{Duration, Instant};
 /// use fiber::time::interval;
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let mut ticks = interval(Duration::from_millis(5));
 ///     let first = ticks.tick().await; // completes at once
 ///     let second = ticks.tick().await;
@@ -51,7 +51,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// let start = Instant::now() + Duration::from_millis(5);
 /// let mut ticks = interval_at(start, Duration::from_millis(5));
-/// assert_eq!(futures::executor::block_on(ticks.tick()), start);
+/// assert_eq!(fiber::block_on(ticks.tick()), start);
 /// assert!(Instant::now() >= start);
 /// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
@@ -104,7 +104,7 @@ pub enum MissedTickBehavior {
 /// use std::time::Duration;
 /// use fiber::time::interval;
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let mut ticks = interval(Duration::from_millis(2));
 ///     for _ in 0..3 {
 ///         ticks.tick().await;
@@ -131,7 +131,7 @@ impl Interval {
     /// use fiber::time::interval;
     ///
     /// let mut ticks = interval(Duration::from_secs(60));
-    /// let first = futures::executor::block_on(ticks.tick());
+    /// let first = fiber::block_on(ticks.tick());
     /// assert!(first <= std::time::Instant::now());
     /// ```
     pub async fn tick(&mut self) -> Instant {
@@ -182,7 +182,7 @@ impl Interval {
     /// use std::time::{Duration, Instant};
     /// use fiber::time::interval;
     ///
-    /// futures::executor::block_on(async {
+    /// fiber::block_on(async {
     ///     let mut ticks = interval(Duration::from_millis(5));
     ///     let reset_at = Instant::now();
     ///     ticks.reset(); // the immediate first tick is skipped

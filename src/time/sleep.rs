@@ -26,7 +26,7 @@ use crate::runtime::coop;
 /// use fiber::time::sleep;
 ///
 /// let start = Instant::now();
-/// futures::executor::block_on(sleep(Duration::from_millis(10)));
+/// fiber::block_on(sleep(Duration::from_millis(10)));
 /// assert!(start.elapsed() >= Duration::from_millis(10));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
@@ -50,7 +50,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// use fiber::time::sleep_until;
 ///
 /// let deadline = Instant::now() + Duration::from_millis(10);
-/// futures::executor::block_on(sleep_until(deadline));
+/// fiber::block_on(sleep_until(deadline));
 /// assert!(Instant::now() >= deadline);
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
@@ -84,7 +84,7 @@ pub(super) fn add_or_far_future(now: Instant, duration: Duration) -> Instant {
 /// use std::time::Duration;
 /// use fiber::time::sleep;
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     let pause = sleep(Duration::from_millis(1));
 ///     pause.await;
 /// });
@@ -153,7 +153,7 @@ impl Sleep {
     ///
     /// let mut pause = sleep(Duration::ZERO);
     /// assert!(!pause.is_elapsed());
-    /// futures::executor::block_on(&mut pause);
+    /// fiber::block_on(&mut pause);
     /// assert!(pause.is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
@@ -178,7 +178,7 @@ impl Sleep {
     /// use std::time::{Duration, Instant};
     /// use fiber::time::sleep;
     ///
-    /// futures::executor::block_on(async {
+    /// fiber::block_on(async {
     ///     let mut pause = sleep(Duration::ZERO);
     ///     (&mut pause).await;
     ///     let deadline = Instant::now() + Duration::from_millis(5);

@@ -23,7 +23,7 @@ use crate::runtime::coop;
 /// use std::time::Duration;
 /// use fiber::time::{sleep, timeout};
 ///
-/// futures::executor::block_on(async {
+/// fiber::block_on(async {
 ///     assert_eq!(timeout(Duration::from_secs(1), async { 7 }).await, Ok(7));
 ///     let slow = sleep(Duration::from_secs(60));
 ///     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
@@ -46,7 +46,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// let deadline = Instant::now() + Duration::from_millis(5);
 /// let never = std::future::pending::<()>();
-/// let result = futures::executor::block_on(timeout_at(deadline, never));
+/// let result = fiber::block_on(timeout_at(deadline, never));
 /// assert_eq!(result, Err(Elapsed));
 /// assert!(Instant::now() >= deadline);
 /// ```
@@ -67,7 +67,7 @@ pin_project! {
     /// use fiber::time::{timeout, Timeout};
     ///
     /// let guarded: Timeout<_> = timeout(Duration::from_secs(1), async { "done" });
-    /// assert_eq!(futures::executor::block_on(guarded), Ok("done"));
+    /// assert_eq!(fiber::block_on(guarded), Ok("done"));
     /// ```
     #[must_use = "futures do nothing unless you .await or poll them"]
     #[derive(Debug)]
@@ -118,7 +118,7 @@ impl<F> Timeout<F> {
     /// use fiber::time::timeout;
     ///
     /// let guarded = timeout(Duration::from_secs(1), std::future::ready(3));
-    /// assert_eq!(futures::executor::block_on(guarded.into_inner()), 3);
+    /// assert_eq!(fiber::block_on(guarded.into_inner()), 3);
     /// ```
     pub fn into_inner(self) -> F {
         self.future

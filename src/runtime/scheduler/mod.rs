@@ -135,7 +135,7 @@ pub(crate) struct Scheduler {
     clock: Arc<Clock>,
     /// The threads that run `spawn_blocking` jobs and borrow the cores that
     /// `block_in_place` lends.
-    pub(crate) blocking: BlockingPool,
+    blocking: BlockingPool,
 }
 
 impl Scheduler {
@@ -272,6 +272,11 @@ impl Scheduler {
         if self.io.is_parked() && self.idle.num_parked() <= 1 {
             self.io.unpark();
         }
+    }
+
+    /// The runtime's blocking pool.
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
     }
 
     /// The runtime's I/O driver, where sockets register.
