@@ -1,5 +1,5 @@
-//! Micro-benchmark: `spawn_blocking` round trips on fiber and tokio, side by side in one
-//! process.
+//! Micro-benchmark of the task toolkit: `spawn_blocking` round trips and `JoinSet`
+//! throughput on fiber and tokio, side by side in one process.
 //!
 //! ```text
 //! cargo bench --bench blocking
@@ -8,7 +8,8 @@
 //! Two cases, each from inside a task on a runtime of two workers: `sequential` awaits
 //! 10,000 jobs one after the other (a hand-off to a warm pool thread and back, each time);
 //! `concurrent` spawns 10,000 jobs at once and then awaits them all (the pool's queue and its
-//! growth). The runtimes take turns round by round, so drift on a shared machine hits both
+//! growth). `join_set` spawns 10,000 tasks that yield once into a `JoinSet` and joins them
+//! all in completion order. The runtimes take turns round by round, so drift on a shared machine hits both
 //! alike; the medians per job and their ratio are printed.
 //!
 //! Under `cargo test` (no `--bench` argument) each case runs once with a few jobs, as a
@@ -75,6 +76,42 @@ fn tokio_concurrent(rt: &tokio::runtime::Runtime, jobs: u64) -> u64 {
     .unwrap()
 }
 
+fn fiber_join_set(rt: &fiber::Runtime, jobs: u64) -> u64 {
+    rt.block_on(rt.spawn(async move {
+        let mut set = fiber::task::JoinSet::new();
+        for job in 0..jobs {
+            set.spawn(async move {
+                fiber::yield_now().await;
+                black_box(job)
+            });
+        }
+        let mut sum = 0;
+        while let Some(output) = set.join_next().await {
+            sum += output.unwrap();
+        }
+        sum
+    }))
+    .unwrap()
+}
+
+fn tokio_join_set(rt: &tokio::runtime::Runtime, jobs: u64) -> u64 {
+    rt.block_on(rt.spawn(async move {
+        let mut set = tokio::task::JoinSet::new();
+        for job in 0..jobs {
+            set.spawn(async move {
+                tokio::task::yield_now().await;
+                black_box(job)
+            });
+        }
+        let mut sum = 0;
+        while let Some(output) = set.join_next().await {
+            sum += output.unwrap();
+        }
+        sum
+    }))
+    .unwrap()
+}
+
 /// Runs `case` once and returns the time per job.
 fn time_per_job(jobs: u64, case: impl FnOnce() -> u64) -> Duration {
     let start = Instant::now();
@@ -114,7 +151,7 @@ fn main() {
         Box<dyn Fn() -> u64 + 'a>,
     );
     let jobs = load.jobs;
-    let cases: [Case<'_>; 2] = [
+    let cases: [Case<'_>; 3] = [
         (
             "sequential",
             Box::new(|| fiber_sequential(&fiber_rt, jobs)),
@@ -125,9 +162,14 @@ fn main() {
             Box::new(|| fiber_concurrent(&fiber_rt, jobs)),
             Box::new(|| tokio_concurrent(&tokio_rt, jobs)),
         ),
+        (
+            "join_set",
+            Box::new(|| fiber_join_set(&fiber_rt, jobs)),
+            Box::new(|| tokio_join_set(&tokio_rt, jobs)),
+        ),
     ];
     println!(
-        "spawn_blocking round trips, {} jobs per round, median of {} rounds",
+        "spawn_blocking round trips and JoinSet throughput, {} jobs per round, median of {} rounds",
         load.jobs, load.rounds
     );
     println!("| case | fiber (µs/job) | tokio (µs/job) | fiber / tokio |");
