@@ -107,6 +107,7 @@ impl Clock {
         }
     }
 
+    #[inline]
     pub(crate) fn is_virtual(&self) -> bool {
         self.is_virtual.load(Ordering::Acquire)
     }
@@ -252,6 +253,14 @@ impl Clock {
         state.paused_at.is_some() && !state.timers.is_empty()
     }
 
+    /// Counts `block_on` threads in (1) or out (-1): rare, for a paused clock only, so kept
+    /// out of `block_on`'s inlined path.
+    #[cold]
+    fn add_blockers(&self, change: isize) {
+        let mut state = lock(&self.state);
+        state.blockers = state.blockers.wrapping_add_signed(change);
+    }
+
     /// The `block_on` thread `thread` woke up.
     pub(crate) fn blocker_wakes(&self, thread: &Arc<dyn ParkedThread>) {
         let mut state = lock(&self.state);
@@ -324,9 +333,10 @@ pub(crate) struct BlockerGuard<'a> {
 
 impl BlockerGuard<'_> {
     /// Enters: counted at once if the clock is virtual, else when it is paused.
+    #[inline]
     pub(crate) fn enter(clock: &Clock) -> BlockerGuard<'_> {
         let blocker = if clock.is_virtual() {
-            lock(&clock.state).blockers += 1;
+            clock.add_blockers(1);
             Blocker::Counted
         } else {
             Blocker::Uncounted(clock)
@@ -336,15 +346,17 @@ impl BlockerGuard<'_> {
     }
 
     /// Whether the clock counts this thread (it must then report parking and waking).
+    #[inline]
     pub(crate) fn is_counted(&self) -> bool {
         BLOCKER.with(|cell| cell.get() == Blocker::Counted)
     }
 }
 
 impl Drop for BlockerGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         if BLOCKER.with(|cell| cell.replace(Blocker::None)) == Blocker::Counted {
-            lock(&self.clock.state).blockers -= 1;
+            self.clock.add_blockers(-1);
         }
     }
 }
