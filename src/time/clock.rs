@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -49,7 +50,7 @@ struct State {
     /// `block_on` threads counted in this runtime (see the module docs).
     blockers: usize,
     /// Those of them that are parked, each with the flag its waker sets.
-    parked_blockers: Vec<Arc<dyn ParkedThread>>,
+    parked_blockers: Vec<&'static dyn ParkedThread>,
 }
 
 /// A parked `block_on` thread, as far as the idle test needs to know it.
@@ -247,7 +248,7 @@ impl Clock {
 
     /// A counted `block_on` thread parks; returns whether a paused clock may now be
     /// waiting for the runtime to notice it is idle (the caller then nudges a worker).
-    pub(crate) fn blocker_parks(&self, thread: Arc<dyn ParkedThread>) -> bool {
+    pub(crate) fn blocker_parks(&self, thread: &'static dyn ParkedThread) -> bool {
         let mut state = lock(&self.state);
         state.parked_blockers.push(thread);
         state.paused_at.is_some() && !state.timers.is_empty()
@@ -262,16 +263,22 @@ impl Clock {
     }
 
     /// The `block_on` thread `thread` woke up.
-    pub(crate) fn blocker_wakes(&self, thread: &Arc<dyn ParkedThread>) {
+    pub(crate) fn blocker_wakes(&self, thread: &'static dyn ParkedThread) {
         let mut state = lock(&self.state);
         if let Some(index) = state
             .parked_blockers
             .iter()
-            .position(|parked| Arc::ptr_eq(parked, thread))
+            .position(|parked| ptr::eq(addr(*parked), addr(thread)))
         {
             state.parked_blockers.swap_remove(index);
         }
     }
+}
+
+/// Where `thread` lives, to tell parked threads apart (a `dyn` pointer's vtable may differ
+/// between two pointers to one value).
+fn addr(thread: &dyn ParkedThread) -> *const u8 {
+    (thread as *const dyn ParkedThread).cast()
 }
 
 impl State {
