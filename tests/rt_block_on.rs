@@ -345,3 +345,51 @@ fn block_on_works_in_a_thread_local_destructor() {
         assert_eq!(receiver.recv().unwrap(), 9);
     });
 }
+
+#[test]
+fn a_waker_outliving_its_thread_wakes_the_next_thread_harmlessly() {
+    watchdog(|| {
+        let rt = Arc::new(fiber::Runtime::new().unwrap());
+        let first = rt.clone();
+        // A `block_on` waker kept after its thread exited; the thread's parker may go on to
+        // serve the next thread that blocks (this one, unless another test's takes it).
+        let stale = std::thread::spawn(move || {
+            first.block_on(std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())))
+        })
+        .join()
+        .unwrap();
+        let second = rt.clone();
+        let waker_for_stale = stale.clone();
+        let polls = std::thread::spawn(move || {
+            let (sender, receiver) = futures::channel::oneshot::channel::<u32>();
+            let polls = Arc::new(AtomicUsize::new(0));
+            let counted = polls.clone();
+            let mut receiver = Some(receiver);
+            let value = second.block_on(async move {
+                let handle = fiber::spawn(async move {
+                    // Wake through the stale waker while the receiver waits, then send.
+                    waker_for_stale.wake_by_ref();
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    waker_for_stale.wake();
+                    sender.send(5).unwrap();
+                });
+                let value = std::future::poll_fn(|cx| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    std::pin::Pin::new(receiver.as_mut().unwrap()).poll(cx)
+                })
+                .await
+                .unwrap();
+                handle.await.unwrap();
+                value
+            });
+            assert_eq!(value, 5);
+            polls.load(Ordering::SeqCst)
+        })
+        .join()
+        .unwrap();
+        // The first poll and the real wake's, plus a few at most for the stale wakes (and
+        // for any wake a reused parker still carried): never a busy loop.
+        assert!((2..=8).contains(&polls), "polled {polls} times");
+        drop(stale);
+    });
+}
