@@ -6,9 +6,10 @@
 //!
 //! A future that wakes itself while it is being polled (`yield_now`, or a combinator such as
 //! `FuturesUnordered` that hands back control after a few of its futures yielded) is the
-//! common case, and needs no atomics at all: the waker sees that it runs on the thread
-//! polling its own `block_on` and only raises a flag in a thread-local, which the loop reads
-//! once the poll returns. Wakes from anywhere else go through the parker's atomic state.
+//! common case, and needs no atomic read-modify-write at all: the waker sees from a
+//! thread-local that it runs on the thread polling its own `block_on`, and only sets a flag
+//! with a plain store, which the loop reads once the poll returns. Wakes from anywhere else
+//! go through the parker's atomic state.
 
 use std::future::Future;
 use std::pin::pin;
