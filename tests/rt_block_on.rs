@@ -5,6 +5,7 @@ mod common;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use common::{on_each_runtime, watchdog};
 
@@ -203,5 +204,192 @@ fn enter_guards_dropped_out_of_order_stay_memory_safe() {
         assert!(futures::executor::block_on(handle.spawn(async {}))
             .unwrap_err()
             .is_cancelled());
+    });
+}
+
+#[test]
+fn an_enter_guard_made_inside_block_on_and_kept_after_it_stays_memory_safe() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let other = fiber::Runtime::new().unwrap();
+        let guard = rt.block_on(async { other.enter() });
+        // The guard outlived the `block_on` whose context it saved: dropping it puts back
+        // `rt`'s runtime, which the context must keep alive on its own from now on.
+        drop(guard);
+        drop(rt);
+        let handle = fiber::Handle::try_current().expect("the restored context");
+        assert!(futures::executor::block_on(handle.spawn(async {}))
+            .unwrap_err()
+            .is_cancelled());
+    });
+}
+
+#[test]
+fn an_enter_guard_forgotten_inside_block_on_is_cleared_when_it_returns() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let other = fiber::Runtime::new().unwrap();
+        let workers = rt.block_on(async {
+            std::mem::forget(other.enter());
+            fiber::spawn(async { fiber::Handle::current().metrics().num_workers() }).await
+        });
+        assert_eq!(workers.unwrap(), other.metrics().num_workers());
+        assert!(fiber::Handle::try_current().is_err());
+        // `rt` still works after its context was replaced under it.
+        assert_eq!(
+            rt.block_on(async { fiber::spawn(async { 7 }).await })
+                .unwrap(),
+            7
+        );
+    });
+}
+
+#[test]
+fn self_wakes_and_wakes_from_another_thread_mix_in_one_block_on() {
+    use futures::channel::mpsc;
+    use futures::{SinkExt, StreamExt};
+
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let (mut to_echo, mut requests) = mpsc::channel::<u32>(1);
+        let (mut replies_in, mut replies) = mpsc::channel::<u32>(1);
+        let echo = std::thread::spawn(move || {
+            futures::executor::block_on(async move {
+                while let Some(value) = requests.next().await {
+                    replies_in.send(value + 1).await.unwrap();
+                }
+            })
+        });
+        let yields = Arc::new(AtomicUsize::new(0));
+        let counted = yields.clone();
+        let (sum, ()) = rt.block_on(futures::future::join(
+            async move {
+                let mut sum = 0;
+                for value in 0..300 {
+                    to_echo.send(value).await.unwrap();
+                    sum += replies.next().await.unwrap();
+                }
+                sum
+            },
+            async move {
+                for _ in 0..3_000 {
+                    fiber::yield_now().await;
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+        ));
+        echo.join().unwrap();
+        assert_eq!(sum, (1..=300).sum::<u32>());
+        assert_eq!(yields.load(Ordering::Relaxed), 3_000);
+    });
+}
+
+#[test]
+fn a_waker_kept_past_its_block_on_wakes_harmlessly() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let kept = rt.block_on(std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())));
+        // Between `block_on`s: no future of this thread is being polled.
+        kept.wake_by_ref();
+        // During a later `block_on` on the same thread, which must still park and be woken
+        // by a task on a worker.
+        let answer = rt.block_on(async {
+            kept.wake_by_ref();
+            fiber::spawn(async {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                42
+            })
+            .await
+        });
+        assert_eq!(answer.unwrap(), 42);
+        // And from another thread, once that `block_on` is over.
+        std::thread::spawn(move || kept.wake()).join().unwrap();
+        assert_eq!(
+            rt.block_on(async { fiber::spawn(async { 1 }).await })
+                .unwrap(),
+            1
+        );
+    });
+}
+
+#[test]
+fn block_on_works_in_a_thread_local_destructor() {
+    struct BlockOnWhenDropped(std::sync::mpsc::Sender<u32>);
+
+    impl Drop for BlockOnWhenDropped {
+        fn drop(&mut self) {
+            // The thread's own parker may already be gone by now.
+            let value = fiber::block_on(async { fiber::spawn(async { 9 }).await.unwrap() });
+            let _ = self.0.send(value);
+        }
+    }
+
+    thread_local! {
+        static ON_EXIT: std::cell::RefCell<Option<BlockOnWhenDropped>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    watchdog(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Registered before the thread's parker, so destroyed after it where
+            // destructors run last-registered first.
+            ON_EXIT.with(|slot| *slot.borrow_mut() = Some(BlockOnWhenDropped(sender)));
+            assert_eq!(
+                fiber::block_on(async { fiber::spawn(async { 1 }).await.unwrap() }),
+                1
+            );
+        })
+        .join()
+        .unwrap();
+        assert_eq!(receiver.recv().unwrap(), 9);
+    });
+}
+
+#[test]
+fn a_waker_outliving_its_thread_wakes_the_next_thread_harmlessly() {
+    watchdog(|| {
+        let rt = Arc::new(fiber::Runtime::new().unwrap());
+        let first = rt.clone();
+        // A `block_on` waker kept after its thread exited; the thread's parker may go on to
+        // serve the next thread that blocks (this one, unless another test's takes it).
+        let stale = std::thread::spawn(move || {
+            first.block_on(std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())))
+        })
+        .join()
+        .unwrap();
+        let second = rt.clone();
+        let waker_for_stale = stale.clone();
+        let polls = std::thread::spawn(move || {
+            let (sender, receiver) = futures::channel::oneshot::channel::<u32>();
+            let polls = Arc::new(AtomicUsize::new(0));
+            let counted = polls.clone();
+            let mut receiver = Some(receiver);
+            let value = second.block_on(async move {
+                let handle = fiber::spawn(async move {
+                    // Wake through the stale waker while the receiver waits, then send.
+                    waker_for_stale.wake_by_ref();
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    waker_for_stale.wake();
+                    sender.send(5).unwrap();
+                });
+                let value = std::future::poll_fn(|cx| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    std::pin::Pin::new(receiver.as_mut().unwrap()).poll(cx)
+                })
+                .await
+                .unwrap();
+                handle.await.unwrap();
+                value
+            });
+            assert_eq!(value, 5);
+            polls.load(Ordering::SeqCst)
+        })
+        .join()
+        .unwrap();
+        // The first poll and the real wake's, plus a few at most for the stale wakes (and
+        // for any wake a reused parker still carried): never a busy loop.
+        assert!((2..=8).contains(&polls), "polled {polls} times");
+        drop(stale);
     });
 }

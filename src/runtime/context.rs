@@ -13,9 +13,19 @@ use super::scheduler::Scheduler;
 
 struct Context {
     /// The runtime that `Handle::current` returns; null outside any runtime. While it is not
-    /// null, the context owns one strong count of it (from `Arc::into_raw`), so it stays
-    /// valid even if a guard is forgotten or guards are dropped out of order.
+    /// null, either the context owns one strong count of it (from `Arc::into_raw`), so it
+    /// stays valid even if a guard is forgotten or guards are dropped out of order, or it is
+    /// `borrowed`.
     scheduler: Cell<*const Scheduler>,
+    /// True while `scheduler` is borrowed from the `block_on` running on this thread, which
+    /// holds the runtime alive for as long as it runs: entering and leaving a `block_on`
+    /// then costs no reference counting, which is most of a `block_on` of a ready future.
+    ///
+    /// A borrowed pointer never outlives its `block_on`: only [`enter_block_on`] installs
+    /// one, its guard (which user code never sees, so it is dropped in order) takes it out
+    /// again, and whatever saves it to put back later ([`replace`]) takes a count of its own
+    /// first.
+    borrowed: Cell<bool>,
     /// True on worker threads and inside `block_on`: blocking here would stall a runtime.
     entered: Cell<bool>,
 }
@@ -24,9 +34,27 @@ thread_local! {
     static CONTEXT: Context = const {
         Context {
             scheduler: Cell::new(ptr::null()),
+            borrowed: Cell::new(false),
             entered: Cell::new(false),
         }
     };
+}
+
+impl Context {
+    /// Puts `scheduler` (owned, or borrowed if `borrowed`) in place and returns the previous
+    /// one, owned: a borrowed previous pointer gets a count of its own, since whoever puts
+    /// it back may do so after its `block_on` has returned.
+    #[inline]
+    fn swap(&self, scheduler: *const Scheduler, borrowed: bool) -> *const Scheduler {
+        let previous = self.scheduler.replace(scheduler);
+        if self.borrowed.replace(borrowed) {
+            // SAFETY: a borrowed pointer points at a runtime that the `block_on` running on
+            // this thread holds alive (see `borrowed`); it is still running, as its guard
+            // has not taken the pointer out yet.
+            unsafe { Arc::increment_strong_count(previous) };
+        }
+        previous
+    }
 }
 
 /// The scheduler of the runtime this thread is in, if any.
@@ -35,8 +63,9 @@ pub(crate) fn try_current() -> Option<Arc<Scheduler>> {
     if scheduler.is_null() {
         return None;
     }
-    // SAFETY: the context owns a strong count of a non-null pointer, so the `Scheduler` is
-    // alive and taking one more count for the caller is sound.
+    // SAFETY: the context owns a strong count of a non-null pointer, or borrows it from a
+    // running `block_on` that holds one, so the `Scheduler` is alive and taking one more
+    // count for the caller is sound.
     Some(unsafe {
         Arc::increment_strong_count(scheduler);
         Arc::from_raw(scheduler)
@@ -79,19 +108,33 @@ pub(crate) struct ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        let current = CONTEXT.with(|context| {
-            context.entered.set(self.entered);
-            context.scheduler.replace(self.scheduler)
-        });
+        restore(self.scheduler, self.entered);
+    }
+}
+
+/// Puts back a saved context, `scheduler` owned, and gives up the count of the one it
+/// replaces unless that one was borrowed.
+#[inline]
+fn restore(scheduler: *const Scheduler, entered: bool) {
+    let (current, borrowed) = CONTEXT.with(|context| {
+        context.entered.set(entered);
+        (
+            context.scheduler.replace(scheduler),
+            context.borrowed.replace(false),
+        )
+    });
+    if !borrowed {
         release(current);
     }
 }
 
 /// Gives up the strong count a context or guard owned.
+#[inline]
 fn release(scheduler: *const Scheduler) {
     if !scheduler.is_null() {
-        // SAFETY: every non-null scheduler pointer in the context or a guard came from
-        // `Arc::into_raw` and owns one strong count, which is released exactly once: here,
+        // SAFETY: every non-null scheduler pointer that a guard holds, or that the context
+        // holds and does not borrow, came from `Arc::into_raw` (or was counted by
+        // `Context::swap`) and owns one strong count, which is released exactly once: here,
         // when it leaves the context.
         unsafe { Arc::decrement_strong_count(scheduler) };
     }
@@ -101,7 +144,7 @@ fn release(scheduler: *const Scheduler) {
 fn replace(scheduler: &Arc<Scheduler>, entered: bool) -> ContextGuard {
     let owned = Arc::into_raw(scheduler.clone());
     CONTEXT.with(|context| ContextGuard {
-        scheduler: context.scheduler.replace(owned),
+        scheduler: context.swap(owned, false),
         entered: context.entered.replace(entered),
     })
 }
@@ -112,17 +155,50 @@ pub(crate) fn enter(scheduler: &Arc<Scheduler>) -> ContextGuard {
     replace(scheduler, is_entered())
 }
 
-/// Enters a runtime for a `block_on`, panicking if this thread is already inside one.
-#[track_caller]
-pub(crate) fn enter_block_on(scheduler: &Arc<Scheduler>) -> ContextGuard {
-    if is_entered() {
-        panic!(
-            "cannot call `block_on` from inside a fiber runtime (a worker thread or another \
-             `block_on`): it would block the thread that drives other tasks. `.await` the \
-             future instead, or `spawn` it and await the `JoinHandle`."
-        );
+/// The context of a `block_on`: restores the previous one when dropped, at the end of the
+/// `block_on` that borrowed `'a` of its runtime.
+#[must_use]
+pub(crate) struct BlockOnGuard<'a> {
+    /// The scheduler to put back; the guard owns its strong count until then.
+    scheduler: *const Scheduler,
+    /// The runtime lent to the context, which must stay alive while the guard does.
+    _runtime: std::marker::PhantomData<&'a Arc<Scheduler>>,
+}
+
+impl Drop for BlockOnGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // `entered` was false: `enter_block_on` checked.
+        restore(self.scheduler, false);
     }
-    replace(scheduler, true)
+}
+
+/// Enters a runtime for a `block_on`, panicking if this thread is already inside one. The
+/// context borrows `scheduler` rather than counting it: the guard, which the `block_on`
+/// holds until it returns, keeps the borrow alive.
+#[inline]
+#[track_caller]
+pub(crate) fn enter_block_on(scheduler: &Arc<Scheduler>) -> BlockOnGuard<'_> {
+    let borrowed = Arc::as_ptr(scheduler);
+    CONTEXT.with(|context| {
+        if context.entered.replace(true) {
+            nested_block_on();
+        }
+        BlockOnGuard {
+            scheduler: context.swap(borrowed, true),
+            _runtime: std::marker::PhantomData,
+        }
+    })
+}
+
+#[cold]
+#[track_caller]
+fn nested_block_on() -> ! {
+    panic!(
+        "cannot call `block_on` from inside a fiber runtime (a worker thread or another \
+         `block_on`): it would block the thread that drives other tasks. `.await` the \
+         future instead, or `spawn` it and await the `JoinHandle`."
+    );
 }
 
 /// Enters a runtime on one of its worker threads, for the whole life of the thread.

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -49,7 +50,7 @@ struct State {
     /// `block_on` threads counted in this runtime (see the module docs).
     blockers: usize,
     /// Those of them that are parked, each with the flag its waker sets.
-    parked_blockers: Vec<Arc<dyn ParkedThread>>,
+    parked_blockers: Vec<&'static dyn ParkedThread>,
 }
 
 /// A parked `block_on` thread, as far as the idle test needs to know it.
@@ -107,6 +108,7 @@ impl Clock {
         }
     }
 
+    #[inline]
     pub(crate) fn is_virtual(&self) -> bool {
         self.is_virtual.load(Ordering::Acquire)
     }
@@ -246,23 +248,37 @@ impl Clock {
 
     /// A counted `block_on` thread parks; returns whether a paused clock may now be
     /// waiting for the runtime to notice it is idle (the caller then nudges a worker).
-    pub(crate) fn blocker_parks(&self, thread: Arc<dyn ParkedThread>) -> bool {
+    pub(crate) fn blocker_parks(&self, thread: &'static dyn ParkedThread) -> bool {
         let mut state = lock(&self.state);
         state.parked_blockers.push(thread);
         state.paused_at.is_some() && !state.timers.is_empty()
     }
 
+    /// Counts `block_on` threads in (1) or out (-1): rare, for a paused clock only, so kept
+    /// out of `block_on`'s inlined path.
+    #[cold]
+    fn add_blockers(&self, change: isize) {
+        let mut state = lock(&self.state);
+        state.blockers = state.blockers.wrapping_add_signed(change);
+    }
+
     /// The `block_on` thread `thread` woke up.
-    pub(crate) fn blocker_wakes(&self, thread: &Arc<dyn ParkedThread>) {
+    pub(crate) fn blocker_wakes(&self, thread: &'static dyn ParkedThread) {
         let mut state = lock(&self.state);
         if let Some(index) = state
             .parked_blockers
             .iter()
-            .position(|parked| Arc::ptr_eq(parked, thread))
+            .position(|parked| ptr::eq(addr(*parked), addr(thread)))
         {
             state.parked_blockers.swap_remove(index);
         }
     }
+}
+
+/// Where `thread` lives, to tell parked threads apart (a `dyn` pointer's vtable may differ
+/// between two pointers to one value).
+fn addr(thread: &dyn ParkedThread) -> *const u8 {
+    (thread as *const dyn ParkedThread).cast()
 }
 
 impl State {
@@ -324,9 +340,10 @@ pub(crate) struct BlockerGuard<'a> {
 
 impl BlockerGuard<'_> {
     /// Enters: counted at once if the clock is virtual, else when it is paused.
+    #[inline]
     pub(crate) fn enter(clock: &Clock) -> BlockerGuard<'_> {
         let blocker = if clock.is_virtual() {
-            lock(&clock.state).blockers += 1;
+            clock.add_blockers(1);
             Blocker::Counted
         } else {
             Blocker::Uncounted(clock)
@@ -336,15 +353,17 @@ impl BlockerGuard<'_> {
     }
 
     /// Whether the clock counts this thread (it must then report parking and waking).
+    #[inline]
     pub(crate) fn is_counted(&self) -> bool {
         BLOCKER.with(|cell| cell.get() == Blocker::Counted)
     }
 }
 
 impl Drop for BlockerGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         if BLOCKER.with(|cell| cell.replace(Blocker::None)) == Blocker::Counted {
-            lock(&self.clock.state).blockers -= 1;
+            self.clock.add_blockers(-1);
         }
     }
 }

@@ -3,14 +3,14 @@
 
 use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::Config;
 use super::runtimes::{BenchRuntime, Fiber, FuturesPool, Smol, Tokio};
 use super::workloads::{
-    block_on_many, block_on_ready, bytes_per_task, chained_spawn, idle_cpu, millis, ping_pong,
-    spawn_many_local, spawn_many_remote, spawn_many_remote_busy, timers, yield_many, Outcome,
-    Workload, BLOCK_ON_MANY_FUTURES, IDLE_WINDOW,
+    block_on_many, block_on_many_own_join_all, block_on_ready, block_on_unordered, bytes_per_task,
+    chained_spawn, idle_cpu, ping_pong, spawn_many_local, spawn_many_remote,
+    spawn_many_remote_busy, timers, yield_many, Outcome, Workload, IDLE_WINDOW,
 };
 
 /// The round-level interface the driver sees.
@@ -36,6 +36,11 @@ impl<R: BenchRuntime> Contender for Subject<R> {
             Workload::PingPong => ping_pong(runtime),
             Workload::ChainedSpawn => chained_spawn(runtime),
             Workload::BlockOnMany => block_on_many(runtime),
+            Workload::BlockOnManyFiberJoinAll => match block_on_many_own_join_all(runtime) {
+                Some(value) => value,
+                None => return Outcome::NotApplicable("-"),
+            },
+            Workload::BlockOnUnordered => block_on_unordered(runtime),
             Workload::Timers => timers(runtime, &config.timer_durations),
             Workload::BlockOnReady => block_on_ready(|ready| runtime.block_on(ready)),
             Workload::BytesPerTask => bytes_per_task(runtime),
@@ -60,37 +65,16 @@ impl Contender for FiberGlobal {
     }
 }
 
-/// fiber's runtime with `futures::future::join_all`, as the peers run it: only for
-/// `block_on_many`, to tell `fiber::join_all`'s share from `block_on`'s.
-struct FiberFuturesJoinAll(Fiber);
-
-impl Contender for FiberFuturesJoinAll {
-    fn round(&self, workload: Workload, _config: &Config) -> Outcome {
-        match workload {
-            Workload::BlockOnMany => {
-                let start = Instant::now();
-                self.0.block_on(futures::future::join_all(
-                    (0..BLOCK_ON_MANY_FUTURES).map(|_| fiber::yield_now()),
-                ));
-                Outcome::Value(millis(start.elapsed()))
-            }
-            _ => Outcome::NotApplicable("-"),
-        }
-    }
-}
-
 /// The pause before each runtime's turn in a round.
 pub(crate) const SETTLE: Duration = Duration::from_millis(5);
 
 pub(crate) const FIBER: &str = "fiber";
 pub(crate) const FIBER_GLOBAL: &str = "fiber::block_on";
-pub(crate) const FIBER_FUTURES_JOIN_ALL: &str = "fiber + futures::join_all";
 
 /// The one workload an extra fiber contender runs, reported below the table.
 pub(crate) fn extra_workload(name: &str) -> Option<Workload> {
     match name {
         FIBER_GLOBAL => Some(Workload::BlockOnReady),
-        FIBER_FUTURES_JOIN_ALL => Some(Workload::BlockOnMany),
         _ => None,
     }
 }
@@ -102,7 +86,6 @@ pub(crate) fn start(name: &str, threads: usize) -> Entrant {
             runtime: Fiber::new(threads),
         }),
         FIBER_GLOBAL => Arc::new(FiberGlobal),
-        FIBER_FUTURES_JOIN_ALL => Arc::new(FiberFuturesJoinAll(Fiber::new(threads))),
         "tokio" => Arc::new(Subject {
             runtime: Tokio::new(threads),
         }),

@@ -13,9 +13,10 @@
 //! workload is written once, generically over [`BenchRuntime`](runtimes::BenchRuntime) and
 //! [`BenchSpawner`](runtimes::BenchSpawner), whose methods are plain generic calls (no
 //! boxing) for every runtime alike. Where a runtime's users would reach for its own tool, the
-//! workload does too: `block_on_many` joins with `fiber::join_all` on fiber and with
-//! `futures::future::join_all` on the peers, which have no join-all of their own; a row
-//! "fiber + futures::join_all" shows fiber with the peers' combinator.
+//! workload does too, in a row of its own: `block_on_many` joins with
+//! `futures::future::join_all` on every runtime, `block_on_many_fiber_join_all` with
+//! `fiber::join_all` on fiber (the peers have no join-all of their own; its ratio is over the
+//! peers' `block_on_many`).
 //!
 //! Each workload runs one discarded warm-up round and then `--rounds` measured rounds, the
 //! runtimes taking turns within each round so that drift hits all of them alike, in orders
@@ -53,8 +54,7 @@ mod workloads;
 
 use config::Config;
 use contenders::{
-    extra_workload, start, watched_round, Entrant, FIBER, FIBER_FUTURES_JOIN_ALL, FIBER_GLOBAL,
-    PEERS, SETTLE,
+    extra_workload, start, watched_round, Entrant, FIBER, FIBER_GLOBAL, PEERS, SETTLE,
 };
 use report::{print_summary, print_workload, Results};
 use turns::turn_orders;
@@ -85,7 +85,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = String>) {
         .iter()
         .map(|&name| (name, Some(start(name, config.threads))))
         .collect();
-    for extra in [FIBER_GLOBAL, FIBER_FUTURES_JOIN_ALL] {
+    for extra in [FIBER_GLOBAL] {
         if extra_workload(extra).is_some_and(|workload| config.only.contains(&workload)) {
             contenders.push((extra, Some(start(extra, config.threads))));
         }

@@ -93,7 +93,7 @@ fn draw_times(
         };
         let best = PEERS
             .iter()
-            .filter_map(|peer| results.median(peer, workload).map(above_floor))
+            .filter_map(|peer| results.median(peer, workload.baseline()).map(above_floor))
             .fold(f64::INFINITY, f64::min);
         if !best.is_finite() {
             continue;

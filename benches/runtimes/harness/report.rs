@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::config::Config;
-use super::contenders::{Entrant, FIBER, FIBER_FUTURES_JOIN_ALL, FIBER_GLOBAL, PEERS};
+use super::contenders::{Entrant, FIBER, FIBER_GLOBAL, PEERS};
 use super::workloads::{Workload, BLOCK_ON_READY_CALLS, TIMER_FLOOR_MS};
 
 /// Every measured round, keyed by runtime and workload.
@@ -51,7 +51,7 @@ impl Results {
         let fiber = above_floor(self.median(FIBER, workload)?);
         let (best_name, best) = PEERS
             .iter()
-            .filter_map(|&peer| Some((peer, above_floor(self.median(peer, workload)?))))
+            .filter_map(|&peer| Some((peer, above_floor(self.median(peer, workload.baseline())?))))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
         (best > 0.0).then(|| (fiber / best, best_name))
     }
@@ -145,12 +145,6 @@ pub(crate) fn print_summary(results: &Results, names: &[&'static str], config: &
             "\nfiber::block_on (global runtime), block_on_ready: {} ms ({:.1} ns per call)",
             format_value(global),
             global * 1e6 / BLOCK_ON_READY_CALLS as f64
-        );
-    }
-    if let Some(joined) = results.median(FIBER_FUTURES_JOIN_ALL, Workload::BlockOnMany) {
-        println!(
-            "fiber's block_on with futures::future::join_all, block_on_many: {} ms",
-            format_value(joined)
         );
     }
 }

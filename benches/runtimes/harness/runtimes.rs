@@ -23,11 +23,13 @@ pub(crate) trait BenchRuntime: Send + Sync + 'static {
     /// Runs `future` to completion on the calling thread.
     fn block_on<F: Future>(&self, future: F) -> F::Output;
 
-    /// Runs every future of `futures` to completion in one `block_on`, the way this
-    /// runtime's users combine many futures: `futures::future::join_all` for the peers, which
-    /// have no such combinator of their own, `fiber::join_all` for fiber.
-    fn block_on_all<F: Future>(&self, futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-        self.block_on(futures::future::join_all(futures))
+    /// Runs every future of `futures` to completion in one `block_on` with this runtime's
+    /// own join-all combinator; `None` for a runtime without one (all but fiber).
+    fn block_on_own_join_all<F: Future>(
+        &self,
+        _futures: impl IntoIterator<Item = F>,
+    ) -> Option<Vec<F::Output>> {
+        None
     }
 
     /// Why this runtime cannot run `workload`, if it cannot.
@@ -93,8 +95,11 @@ impl BenchRuntime for Fiber {
         self.0.block_on(future)
     }
 
-    fn block_on_all<F: Future>(&self, futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-        self.0.block_on(fiber::join_all(futures))
+    fn block_on_own_join_all<F: Future>(
+        &self,
+        futures: impl IntoIterator<Item = F>,
+    ) -> Option<Vec<F::Output>> {
+        Some(self.0.block_on(fiber::join_all(futures)))
     }
 }
 

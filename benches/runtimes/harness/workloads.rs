@@ -21,6 +21,8 @@ pub(crate) enum Workload {
     PingPong,
     ChainedSpawn,
     BlockOnMany,
+    BlockOnManyFiberJoinAll,
+    BlockOnUnordered,
     Timers,
     BlockOnReady,
     BytesPerTask,
@@ -28,7 +30,7 @@ pub(crate) enum Workload {
 }
 
 impl Workload {
-    pub(crate) const ALL: [Workload; 11] = [
+    pub(crate) const ALL: [Workload; 13] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
@@ -36,6 +38,8 @@ impl Workload {
         Workload::PingPong,
         Workload::ChainedSpawn,
         Workload::BlockOnMany,
+        Workload::BlockOnManyFiberJoinAll,
+        Workload::BlockOnUnordered,
         Workload::Timers,
         Workload::BlockOnReady,
         Workload::BytesPerTask,
@@ -51,10 +55,21 @@ impl Workload {
             Workload::PingPong => "ping_pong",
             Workload::ChainedSpawn => "chained_spawn",
             Workload::BlockOnMany => "block_on_many",
+            Workload::BlockOnManyFiberJoinAll => "block_on_many_fiber_join_all",
+            Workload::BlockOnUnordered => "block_on_unordered",
             Workload::Timers => "timers",
             Workload::BlockOnReady => "block_on_ready",
             Workload::BytesPerTask => "bytes_per_task",
             Workload::IdleCpu => "idle_cpu",
+        }
+    }
+
+    /// The workload whose peer figures this one's ratio compares against: fiber's own
+    /// `join_all` against the peers' `futures::future::join_all`.
+    pub(crate) fn baseline(self) -> Workload {
+        match self {
+            Workload::BlockOnManyFiberJoinAll => Workload::BlockOnMany,
+            other => other,
         }
     }
 
@@ -249,10 +264,43 @@ pub(crate) fn chained_spawn<R: BenchRuntime>(runtime: &R) -> f64 {
     millis(start.elapsed())
 }
 
-/// One `block_on` joining many futures that each yield once.
+/// One `block_on` joining many futures that each yield once, with
+/// `futures::future::join_all`, the combinator users bring to every runtime.
 pub(crate) fn block_on_many<R: BenchRuntime>(runtime: &R) -> f64 {
     let start = Instant::now();
-    runtime.block_on_all((0..BLOCK_ON_MANY_FUTURES).map(|_| R::Spawner::yield_now()));
+    let outputs = runtime.block_on(futures::future::join_all(
+        (0..BLOCK_ON_MANY_FUTURES).map(|_| R::Spawner::yield_now()),
+    ));
+    assert_eq!(outputs.len(), BLOCK_ON_MANY_FUTURES);
+    millis(start.elapsed())
+}
+
+/// [`block_on_many`] with the runtime's own join-all, if it has one (`None` if not).
+pub(crate) fn block_on_many_own_join_all<R: BenchRuntime>(runtime: &R) -> Option<f64> {
+    let start = Instant::now();
+    let outputs = runtime
+        .block_on_own_join_all((0..BLOCK_ON_MANY_FUTURES).map(|_| R::Spawner::yield_now()))?;
+    assert_eq!(outputs.len(), BLOCK_ON_MANY_FUTURES);
+    Some(millis(start.elapsed()))
+}
+
+/// One `block_on` draining a `futures::stream::FuturesUnordered` of many futures that each
+/// yield once.
+pub(crate) fn block_on_unordered<R: BenchRuntime>(runtime: &R) -> f64 {
+    use futures::stream::{FuturesUnordered, StreamExt};
+
+    let start = Instant::now();
+    let drained = runtime.block_on(async {
+        let mut unordered: FuturesUnordered<_> = (0..BLOCK_ON_MANY_FUTURES)
+            .map(|_| R::Spawner::yield_now())
+            .collect();
+        let mut drained = 0;
+        while unordered.next().await.is_some() {
+            drained += 1;
+        }
+        drained
+    });
+    assert_eq!(drained, BLOCK_ON_MANY_FUTURES);
     millis(start.elapsed())
 }
 
