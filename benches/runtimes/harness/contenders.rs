@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use super::config::Config;
 use super::runtimes::{BenchRuntime, Fiber, FuturesPool, Smol, Tokio};
 use super::workloads::{
-    block_on_many, block_on_ready, bytes_per_task, chained_spawn, idle_cpu, millis, ping_pong,
-    spawn_many_local, spawn_many_remote, spawn_many_remote_busy, timers, yield_many, Outcome,
-    Workload, BLOCK_ON_MANY_FUTURES, IDLE_WINDOW,
+    block_on_many, block_on_ready, blocked_slot, bytes_per_task, chained_spawn, idle_cpu, millis,
+    ping_pong, spawn_many_local, spawn_many_remote, spawn_many_remote_busy, timers, yield_many,
+    Outcome, Workload, BLOCK_ON_MANY_FUTURES, IDLE_WINDOW,
 };
 
 /// The round-level interface the driver sees.
@@ -36,6 +36,7 @@ impl<R: BenchRuntime> Contender for Subject<R> {
             Workload::PingPong => ping_pong(runtime),
             Workload::ChainedSpawn => chained_spawn(runtime),
             Workload::BlockOnMany => block_on_many(runtime),
+            Workload::BlockedSlot => blocked_slot(runtime),
             Workload::Timers => timers(runtime, &config.timer_durations),
             Workload::BlockOnReady => block_on_ready(|ready| runtime.block_on(ready)),
             Workload::BytesPerTask => bytes_per_task(runtime),
