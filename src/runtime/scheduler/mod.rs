@@ -58,7 +58,9 @@ pub(crate) mod current;
 pub(crate) mod idle;
 pub(crate) mod lend;
 pub(crate) mod metrics;
+pub(crate) mod slot;
 pub(crate) mod slow_poll;
+pub(crate) mod watch;
 pub(crate) mod worker;
 
 use std::future::Future;
@@ -75,7 +77,9 @@ use crossbeam_utils::CachePadded;
 use self::blocking::pool::{BlockingPool, PoolConfig};
 use self::idle::Idle;
 use self::metrics::WorkerMetrics;
+use self::slot::Slot;
 use self::slow_poll::SlowPollConfig;
+use self::watch::Watch;
 use crate::runtime::io::driver::Driver;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{new_task, Header, JoinHandle, Notified, Schedule, Task};
@@ -88,6 +92,9 @@ pub(crate) enum Message {
     /// Wake up and look for work; the receiver becomes a searching worker (the sender already
     /// counted it in `searching`).
     Unpark,
+    /// Watch for long polls: the receiver becomes the watcher (the sender already took the
+    /// role for it, see [`watch`]).
+    Watch,
     /// Stop: the runtime is shutting down.
     Shutdown,
 }
@@ -106,8 +113,11 @@ pub(crate) struct Scheduler {
     sender: Sender<Message>,
     receiver: Receiver<Message>,
     stealers: Box<[Stealer<Notified>]>,
+    /// Each worker's next-task slot, which the watcher may steal from.
+    slots: Box<[CachePadded<Slot>]>,
     owned: OwnedTasks,
     idle: Idle,
+    watch: Watch,
     shutdown: AtomicBool,
     /// `close` has been called (it runs once).
     closing: AtomicBool,
@@ -154,8 +164,10 @@ impl Scheduler {
             sender,
             receiver,
             stealers: deques.iter().map(Deque::stealer).collect(),
+            slots: (0..workers).map(|_| CachePadded::new(Slot::new())).collect(),
             owned: OwnedTasks::new(workers * 4),
             idle: Idle::new(),
+            watch: Watch::new(),
             shutdown: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             workers_stopped: AtomicBool::new(false),
@@ -257,6 +269,18 @@ impl Scheduler {
             fence(Ordering::SeqCst);
             self.wake_io_poller_if_alone();
         }
+    }
+
+    /// Gives the watcher's role to a parked worker, for which the caller took it.
+    fn send_watch(&self) {
+        let _ = self.sender.send(Message::Watch);
+        fence(Ordering::SeqCst);
+        self.wake_io_poller_if_alone();
+    }
+
+    /// Whether some worker is marked as having queued work on itself (see [`watch`]).
+    fn any_waiting(&self) -> bool {
+        self.slots.iter().any(|slot| slot.is_waiting())
     }
 
     /// A message was just put on the channel (and fenced): if the only parked worker is the
@@ -385,6 +409,9 @@ impl Scheduler {
             while let Some(task) = stealer.steal().success() {
                 drop(task);
             }
+        }
+        for slot in self.slots.iter() {
+            drop(slot.steal());
         }
     }
 }
