@@ -164,7 +164,9 @@ impl Scheduler {
             sender,
             receiver,
             stealers: deques.iter().map(Deque::stealer).collect(),
-            slots: (0..workers).map(|_| CachePadded::new(Slot::new())).collect(),
+            slots: (0..workers)
+                .map(|_| CachePadded::new(Slot::new()))
+                .collect(),
             owned: OwnedTasks::new(workers * 4),
             idle: Idle::new(),
             watch: Watch::new(),

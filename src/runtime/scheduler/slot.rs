@@ -1,8 +1,8 @@
 //! A worker's next-task slot: one task that its owner runs next, and that an idle worker may
 //! take instead when the owner is stuck in a long poll.
 //!
-//! The owner fills and empties the slot with a swap; a thief takes the task with a
-//! compare-exchange from the pointer it saw to null. Whoever turns the pointer into null owns
+//! The owner fills an empty slot with a store, and empties or refills a full one with a swap;
+//! a thief takes the task with a compare-exchange from the pointer it saw to null. Whoever turns the pointer into null owns
 //! the reference it stood for, so each task leaves the slot exactly once. The pointer is
 //! never dereferenced between the load and the compare-exchange, so a task that left and a
 //! new one at the same address in between (ABA) is no harm: the thief then takes the new
@@ -35,8 +35,15 @@ impl Slot {
     /// Owner only: puts `task` in the slot and returns the task it displaced, if any.
     #[inline]
     pub(crate) fn replace(&self, task: Notified) -> Option<Notified> {
-        // Release: a thief that takes the task sees it as we made it.
-        let previous = self.task.swap(task.into_raw().as_ptr(), Ordering::AcqRel);
+        let task = task.into_raw().as_ptr();
+        // Release, here and below: a thief that takes the task sees it as we made it.
+        if self.task.load(Ordering::Relaxed).is_null() {
+            // Thieves only ever empty the slot: an empty one stays empty until we fill it,
+            // so a plain store does, without a locked instruction on every spawn.
+            self.task.store(task, Ordering::Release);
+            return None;
+        }
+        let previous = self.task.swap(task, Ordering::AcqRel);
         // Every non-null pointer in the slot came from `Notified::into_raw`; swapped out, it
         // is ours alone.
         NonNull::new(previous).map(Notified::from_raw)

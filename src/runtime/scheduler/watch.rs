@@ -16,8 +16,8 @@
 //! worker is marked, one parked worker is the *watcher*: it parks with a timeout of
 //! [`WATCH_TICK`] instead of for good, and at each tick steals from the deques, and from the
 //! slot of every marked worker whose poll counter has not moved since the previous tick. When
-//! no worker is marked, the watcher gives up its role and parks for good again, so an idle
-//! runtime uses no CPU.
+//! no worker has been marked for [`WATCH_LINGER`] ticks, the watcher gives up its role and
+//! parks for good again, so an idle runtime uses no CPU.
 //!
 //! The role is a token (`watching`: 0 or 1), taken with a compare-exchange. Two races must
 //! not leave a marked worker without a watcher:
@@ -39,6 +39,11 @@ use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// How often the watcher looks at the busy workers.
 pub(crate) const WATCH_TICK: Duration = Duration::from_millis(1);
+
+/// How many times in a row the watcher parks with no worker marked before it gives the role
+/// up: a runtime busy in short bursts (each of which marks a worker) keeps its watcher,
+/// rather than wake one at the start of every burst.
+pub(crate) const WATCH_LINGER: u32 = 10;
 
 /// The watcher token.
 pub(crate) struct Watch {
@@ -124,7 +129,10 @@ mod tests {
             let sent = watch.wake_watcher(&idle);
 
             let claimed = parker.join().unwrap();
-            assert!(claimed || sent, "the worker parked for good under a marked worker");
+            assert!(
+                claimed || sent,
+                "the worker parked for good under a marked worker"
+            );
             assert!(!(claimed && sent), "two watchers");
         });
     }

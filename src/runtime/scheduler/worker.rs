@@ -15,7 +15,7 @@ use super::lend::{self, Lend, Returned};
 use super::metrics::{self, WorkerMetrics};
 use super::slot::Slot;
 use super::slow_poll::SlowPoll;
-use super::watch::WATCH_TICK;
+use super::watch::{WATCH_LINGER, WATCH_TICK};
 use super::{Message, Scheduler};
 use crate::runtime::coop;
 use crate::runtime::task::{self, Header, Notified};
@@ -186,6 +186,8 @@ struct Worker<'a> {
     watching: bool,
     /// Each worker's poll count at the watcher's previous tick.
     seen_polls: Box<[u64]>,
+    /// The watcher's parks in a row with no worker marked waiting.
+    quiet_parks: u32,
     /// This worker took its `Shutdown` message off the channel; it must not take another
     /// (each worker gets exactly one).
     stopping: bool,
@@ -209,6 +211,7 @@ impl<'a> Worker<'a> {
             searching: false,
             watching: false,
             seen_polls: vec![0; core.scheduler.num_workers()].into_boxed_slice(),
+            quiet_parks: 0,
             stopping: false,
             busy_since: Instant::now(),
             due_timers: Vec::new(),
@@ -615,7 +618,7 @@ impl Worker<'_> {
 
     /// Called when about to park (counted parked, every queue found empty): takes the
     /// watcher's role if some worker has work waiting and nobody watches, or gives it up
-    /// once no worker has.
+    /// once no worker has had any for [`WATCH_LINGER`] parks.
     fn take_or_leave_watch(&mut self) {
         let scheduler = self.core.scheduler();
         let any_waiting = || scheduler.any_waiting();
@@ -623,17 +626,27 @@ impl Worker<'_> {
             if scheduler.watch.claim(any_waiting) {
                 self.start_watching();
             }
-        } else if !any_waiting() {
-            self.watching = scheduler.watch.give_up(any_waiting);
+        } else if any_waiting() {
+            self.quiet_parks = 0;
+        } else {
+            self.quiet_parks += 1;
+            if self.quiet_parks >= WATCH_LINGER {
+                self.quiet_parks = 0;
+                self.watching = scheduler.watch.give_up(any_waiting);
+            }
         }
     }
 
     /// This worker has just become the watcher: the poll counts it has seen are stale.
     fn start_watching(&mut self) {
         self.watching = true;
+        self.quiet_parks = 0;
         let scheduler = self.core.scheduler();
         for (worker, seen) in self.seen_polls.iter_mut().enumerate() {
-            *seen = scheduler.worker_metrics(worker).polls.load(Ordering::Relaxed);
+            *seen = scheduler
+                .worker_metrics(worker)
+                .polls
+                .load(Ordering::Relaxed);
         }
     }
 
@@ -658,7 +671,10 @@ impl Worker<'_> {
         let scheduler = core.scheduler();
         let mut stolen = None;
         for (worker, seen) in self.seen_polls.iter_mut().enumerate() {
-            let polls = scheduler.worker_metrics(worker).polls.load(Ordering::Relaxed);
+            let polls = scheduler
+                .worker_metrics(worker)
+                .polls
+                .load(Ordering::Relaxed);
             let stalled = polls == *seen;
             *seen = polls;
             let slot = &scheduler.slots[worker];
