@@ -7,20 +7,32 @@
 //!   spawn / wake on a worker ──► its next-task slot ──► its local deque ◄─┘
 //!                                                     │  ▲
 //!                                  other idle workers ┘  └ yield (back of the deque)
-//!                                  steal half
+//!                                  steal half; the watcher also
+//!                                  takes the slot of a long poll
 //! ```
 //!
 //! Work created on a worker stays on that worker: the next-task slot makes a spawn-then-await
-//! or wake-then-yield hand over without touching shared memory, and the local deque takes the
+//! or wake-then-yield hand over without a queue operation or a wake-up, and the local deque takes the
 //! rest. Other workers steal from the deque when they run dry. The channel carries work from
 //! threads outside the runtime, and it is also where idle workers park: a blocking `recv`
 //! spins briefly and then sleeps on a futex, so an idle runtime uses no CPU. Waking a parked
 //! worker for local work follows the protocol in [`idle`].
 //!
+//! The slot is not private to its worker, though: a task that blocks its thread (a long
+//! computation, a blocking call) would otherwise keep the task it just spawned or woke, and
+//! the tasks it requeued with `yield_now`, waiting for as long as it blocks. A worker that
+//! queues work on itself marks itself; while one is marked, one parked worker, the
+//! *watcher*, wakes every millisecond, and takes the slot's task (with a compare-exchange,
+//! see [`slot`]) from a marked worker that has been in the same poll since its last look,
+//! and the deques' tasks from anyone. Short polls never lose their slot, and an idle
+//! runtime has no watcher. The protocol that keeps a marked worker from going unwatched is
+//! in [`watch`].
+//!
 //! The parts: [`Scheduler`] (this file) is the state all workers share, reached by the
 //! runtime's `Handle` and by every task (it is the tasks' `Schedule`); [`worker`] is the loop
 //! of one worker thread; [`current`] tells code on a worker thread which worker it is;
-//! [`idle`] counts parked and searching workers; [`metrics`] holds the per-worker counters.
+//! [`idle`] counts parked and searching workers; [`slot`] is a worker's next-task slot;
+//! [`watch`] hands out the watcher's role; [`metrics`] holds the per-worker counters.
 //! Nothing here knows about the runtime above it: the runtime starts the threads, enters its
 //! context on them and calls [`worker::run`].
 //!

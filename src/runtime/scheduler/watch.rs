@@ -161,4 +161,31 @@ mod tests {
             assert!(!(kept && sent), "two watchers");
         });
     }
+
+    /// The watcher finds work and hands the role on as a worker marks itself, with another
+    /// worker parked: exactly one of the two sends that worker the role.
+    #[test]
+    fn a_watcher_that_finds_work_hands_the_role_on_once() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new());
+            let watch = Arc::new(Watch::new());
+            let marked = Arc::new(AtomicBool::new(false));
+            idle.start_searching();
+            idle.announce_parked();
+            assert!(watch.take());
+
+            let watcher = {
+                let (idle, watch, marked) = (idle.clone(), watch.clone(), marked.clone());
+                thread::spawn(move || watch.hand_on(&idle, || marked.load(Ordering::Relaxed)))
+            };
+            marked.store(true, Ordering::Relaxed);
+            let sent_here = watch.wake_watcher(&idle);
+
+            let sent_there = watcher.join().unwrap();
+            assert!(
+                sent_here ^ sent_there,
+                "the parked worker must get the role exactly once"
+            );
+        });
+    }
 }

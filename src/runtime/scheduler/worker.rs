@@ -1,4 +1,13 @@
 //! The worker loop: find a task, run it, and park when there is nothing to do.
+//!
+//! A worker runs what it spawns or wakes next, from its slot, and nobody is woken for it:
+//! the common spawn-then-await costs no wake-up. The slot lives in the scheduler so that it
+//! can be stolen when that bet goes wrong: `push_next` and `requeue_yielded` mark the worker
+//! waiting (it unmarks itself when it finds its queues empty), and a parked worker that
+//! holds the watcher's role parks with a timeout and, at each tick (`steal_stalled`), takes
+//! the slot's task from a marked worker whose poll count has not moved since the tick
+//! before. Taking the role, and giving it up, is `take_or_leave_watch` (see
+//! `scheduler::watch`).
 
 use std::cell::Cell;
 use std::ptr::NonNull;
