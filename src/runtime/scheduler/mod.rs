@@ -292,11 +292,6 @@ impl Scheduler {
         self.wake_io_poller_if_alone();
     }
 
-    /// Whether some worker is marked as having queued work on itself (see [`watch`]).
-    fn any_waiting(&self) -> bool {
-        self.slots.iter().any(|slot| slot.is_waiting())
-    }
-
     /// A message was just put on the channel (and fenced): if the only parked worker is the
     /// one blocked in the I/O driver's poll, nobody will take it from there, so wake that
     /// worker.

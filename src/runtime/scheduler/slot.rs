@@ -91,12 +91,15 @@ impl Slot {
         true
     }
 
-    /// Owner only: its queues are empty.
+    /// Owner only: its queues are empty. Returns true if the mark was set before (the
+    /// caller then takes it out of the count, see [`super::watch`]).
     #[inline]
-    pub(crate) fn clear_waiting(&self) {
-        if self.waiting.load(Ordering::Relaxed) {
-            self.waiting.store(false, Ordering::Relaxed);
+    pub(crate) fn clear_waiting(&self) -> bool {
+        if !self.waiting.load(Ordering::Relaxed) {
+            return false;
         }
+        self.waiting.store(false, Ordering::Relaxed);
+        true
     }
 
     pub(crate) fn is_waiting(&self) -> bool {

@@ -12,7 +12,7 @@
 //! # How
 //!
 //! A worker *marks* itself waiting when it queues work on itself and was not marked
-//! (`Slot::mark_waiting`), and unmarks itself when it finds its queues empty. While some
+//! (`Slot::mark_waiting`, counted in [`Watch::mark`]), and unmarks itself when it finds its queues empty. While some
 //! worker is marked, one parked worker is the *watcher*: it parks with a timeout of
 //! [`WATCH_TICK`] instead of for good, and at each tick steals from the deques, and from the
 //! slot of every marked worker whose poll counter has not moved since the previous tick. When
@@ -25,7 +25,7 @@
 //! - a worker parks (having looked at the marks and seen none) just as another marks itself:
 //!   the parker announces itself parked (`Idle::announce_parked`, which fences) before it
 //!   looks at the marks; the marker sets its mark, fences, and then looks for a parked worker
-//!   and no watcher ([`Watch::wake_watcher`]), and, seeing one, sends it a `Watch` message.
+//!   and no watcher ([`Watch::mark`]), and, seeing one, sends it a `Watch` message.
 //! - the watcher gives its role up just as a worker marks itself: the watcher clears the
 //!   token, fences, and looks at the marks once more ([`Watch::give_up`]).
 //!
@@ -33,6 +33,8 @@
 //! below check them.
 
 use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
 
 use super::idle::Idle;
 use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -45,53 +47,69 @@ pub(crate) const WATCH_TICK: Duration = Duration::from_millis(1);
 /// rather than wake one at the start of every burst.
 pub(crate) const WATCH_LINGER: u32 = 10;
 
-/// The watcher token.
+/// The watcher token, and the count of marked workers.
 pub(crate) struct Watch {
     /// 1 while a worker holds the role, or was sent a `Watch` message that gives it the role.
-    watching: AtomicUsize,
+    watching: CachePadded<AtomicUsize>,
+    /// Workers marked waiting. A count rather than a look at every worker's mark, so that a
+    /// parking worker reads one cache line, not one per worker.
+    marked: CachePadded<AtomicUsize>,
 }
 
 impl Watch {
     pub(crate) fn new() -> Watch {
         Watch {
-            watching: AtomicUsize::new(0),
+            watching: CachePadded::new(AtomicUsize::new(0)),
+            marked: CachePadded::new(AtomicUsize::new(0)),
         }
     }
 
-    /// A worker just marked itself waiting: returns true if the caller must send a `Watch`
+    /// A worker marked itself waiting: returns true if the caller must send a `Watch`
     /// message, which gives the role to the parked worker that receives it.
     #[must_use = "a parked worker must be sent a `Watch` message when this returns true"]
-    pub(crate) fn wake_watcher(&self, idle: &Idle) -> bool {
-        // Orders the caller's mark before the loads below; pairs with the fence in
-        // `Idle::announce_parked` and in `give_up`.
+    pub(crate) fn mark(&self, idle: &Idle) -> bool {
+        self.marked.fetch_add(1, Ordering::SeqCst);
+        // Orders the mark before the loads below; pairs with the fence in
+        // `Idle::announce_parked`, in `give_up` and in `hand_on`.
         fence(Ordering::SeqCst);
         self.watching.load(Ordering::SeqCst) == 0 && idle.num_parked() > 0 && self.take()
     }
 
+    /// A worker found its queues empty and unmarked itself.
+    pub(crate) fn unmark(&self) {
+        self.marked.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Whether some worker is marked waiting.
+    pub(crate) fn any_marked(&self) -> bool {
+        self.marked.load(Ordering::SeqCst) > 0
+    }
+
     /// A worker about to park (already announced parked) takes the role if some worker is
     /// marked waiting and nobody holds it; returns true if it took it.
-    pub(crate) fn claim(&self, any_waiting: impl FnOnce() -> bool) -> bool {
-        any_waiting() && self.take()
+    pub(crate) fn claim(&self) -> bool {
+        self.any_marked() && self.take()
     }
 
     /// The watcher gives the role up; returns true if it must keep it after all (a worker
     /// marked itself meanwhile, and nobody else took it).
     #[must_use = "the caller is still the watcher when this returns true"]
-    pub(crate) fn give_up(&self, any_waiting: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn give_up(&self) -> bool {
         self.watching.store(0, Ordering::SeqCst);
-        // Pairs with the fence in `wake_watcher`: either the marker sees the token free, or
-        // we see its mark.
+        // Pairs with the fence in `mark`: either the marker sees the token free, or we see
+        // its mark.
         fence(Ordering::SeqCst);
-        any_waiting() && self.take()
+        self.claim()
     }
 
     /// The watcher found work and stops watching: returns true if the caller must send a
     /// `Watch` message to hand the role on to another parked worker.
     #[must_use = "a parked worker must be sent a `Watch` message when this returns true"]
-    pub(crate) fn hand_on(&self, idle: &Idle, any_waiting: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn hand_on(&self, idle: &Idle) -> bool {
         self.watching.store(0, Ordering::SeqCst);
+        // As in `give_up`.
         fence(Ordering::SeqCst);
-        any_waiting() && idle.num_parked() > 0 && self.take()
+        self.any_marked() && idle.num_parked() > 0 && self.take()
     }
 
     fn take(&self) -> bool {
@@ -104,7 +122,6 @@ impl Watch {
 #[cfg(all(test, loom))]
 mod tests {
     use super::{Idle, Watch};
-    use loom::sync::atomic::{AtomicBool, Ordering};
     use loom::sync::Arc;
     use loom::thread;
 
@@ -115,18 +132,16 @@ mod tests {
         loom::model(|| {
             let idle = Arc::new(Idle::new());
             let watch = Arc::new(Watch::new());
-            let marked = Arc::new(AtomicBool::new(false));
             idle.start_searching();
 
             let parker = {
-                let (idle, watch, marked) = (idle.clone(), watch.clone(), marked.clone());
+                let (idle, watch) = (idle.clone(), watch.clone());
                 thread::spawn(move || {
                     idle.announce_parked();
-                    watch.claim(|| marked.load(Ordering::Relaxed))
+                    watch.claim()
                 })
             };
-            marked.store(true, Ordering::Relaxed);
-            let sent = watch.wake_watcher(&idle);
+            let sent = watch.mark(&idle);
 
             let claimed = parker.join().unwrap();
             assert!(
@@ -144,17 +159,15 @@ mod tests {
         loom::model(|| {
             let idle = Arc::new(Idle::new());
             let watch = Arc::new(Watch::new());
-            let marked = Arc::new(AtomicBool::new(false));
             idle.start_searching();
             idle.announce_parked();
             assert!(watch.take());
 
             let watcher = {
-                let (watch, marked) = (watch.clone(), marked.clone());
-                thread::spawn(move || watch.give_up(|| marked.load(Ordering::Relaxed)))
+                let watch = watch.clone();
+                thread::spawn(move || watch.give_up())
             };
-            marked.store(true, Ordering::Relaxed);
-            let sent = watch.wake_watcher(&idle);
+            let sent = watch.mark(&idle);
 
             let kept = watcher.join().unwrap();
             assert!(kept || sent, "the watcher left a marked worker unwatched");
@@ -169,17 +182,15 @@ mod tests {
         loom::model(|| {
             let idle = Arc::new(Idle::new());
             let watch = Arc::new(Watch::new());
-            let marked = Arc::new(AtomicBool::new(false));
             idle.start_searching();
             idle.announce_parked();
             assert!(watch.take());
 
             let watcher = {
-                let (idle, watch, marked) = (idle.clone(), watch.clone(), marked.clone());
-                thread::spawn(move || watch.hand_on(&idle, || marked.load(Ordering::Relaxed)))
+                let (idle, watch) = (idle.clone(), watch.clone());
+                thread::spawn(move || watch.hand_on(&idle))
             };
-            marked.store(true, Ordering::Relaxed);
-            let sent_here = watch.wake_watcher(&idle);
+            let sent_here = watch.mark(&idle);
 
             let sent_there = watcher.join().unwrap();
             assert!(

@@ -123,8 +123,16 @@ impl WorkerCore {
     #[cold]
     fn wake_watcher(&self) {
         let scheduler = self.scheduler();
-        if scheduler.watch.wake_watcher(&scheduler.idle) {
+        if scheduler.watch.mark(&scheduler.idle) {
             scheduler.send_watch();
+        }
+    }
+
+    /// This worker found its queues empty.
+    #[inline]
+    fn clear_waiting(&self) {
+        if self.slot().clear_waiting() {
+            self.scheduler().watch.unmark();
         }
     }
 
@@ -272,7 +280,7 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
     // entry first gives its task's RUNNING flag back, so that the shutdown cancels that task
     // too, inside the runtime's context once every worker has stopped.
     drop(core.slot().take());
-    core.slot().clear_waiting();
+    core.clear_waiting();
     while let Some(task) = core.local.pop() {
         drop(task.into_unheld());
     }
@@ -430,7 +438,7 @@ impl Worker<'_> {
         if let Some(task) = self.next_local() {
             return Some(task);
         }
-        self.core.slot().clear_waiting();
+        self.core.clear_waiting();
         if let Some(task) = self.next_remote() {
             return Some(task);
         }
@@ -630,18 +638,17 @@ impl Worker<'_> {
     /// once no worker has had any for [`WATCH_LINGER`] parks.
     fn take_or_leave_watch(&mut self) {
         let scheduler = self.core.scheduler();
-        let any_waiting = || scheduler.any_waiting();
         if !self.watching {
-            if scheduler.watch.claim(any_waiting) {
+            if scheduler.watch.claim() {
                 self.start_watching();
             }
-        } else if any_waiting() {
+        } else if scheduler.watch.any_marked() {
             self.quiet_parks = 0;
         } else {
             self.quiet_parks += 1;
             if self.quiet_parks >= WATCH_LINGER {
                 self.quiet_parks = 0;
-                self.watching = scheduler.watch.give_up(any_waiting);
+                self.watching = scheduler.watch.give_up();
             }
         }
     }
@@ -664,10 +671,7 @@ impl Worker<'_> {
     fn stop_watching(&mut self) {
         self.watching = false;
         let scheduler = self.core.scheduler();
-        if scheduler
-            .watch
-            .hand_on(&scheduler.idle, || scheduler.any_waiting())
-        {
+        if scheduler.watch.hand_on(&scheduler.idle) {
             scheduler.send_watch();
         }
     }
