@@ -6,12 +6,11 @@
 //! waiting (it unmarks itself when it finds its queues empty), and a parked worker that
 //! holds the watcher's role parks with a timeout and, at each tick (`steal_stalled`), takes
 //! the slot's task from a marked worker whose poll count has not moved since the tick
-//! before. Taking the role, and giving it up, is `take_or_leave_watch` (see
-//! `scheduler::watch`).
+//! before. That side of the watcher is in `watching`; the protocol that hands out its role
+//! is in `scheduler::watch`.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -24,11 +23,13 @@ use super::lend::{self, Lend, Returned};
 use super::metrics::{self, WorkerMetrics};
 use super::slot::Slot;
 use super::slow_poll::SlowPoll;
-use super::watch::{WATCH_LINGER, WATCH_TICK};
+use super::watch::WATCH_TICK;
 use super::{Message, Scheduler};
 use crate::runtime::coop;
 use crate::runtime::task::{self, Header, Notified};
 use crate::time;
+
+mod watching;
 
 /// The most polls a worker runs from its own queues before it looks at the injector (and
 /// fires due timers), so remote spawns are served even while local work never runs out.
@@ -116,12 +117,14 @@ impl WorkerCore {
     #[inline]
     fn mark_waiting(&self) {
         if self.slot().mark_waiting() {
-            self.wake_watcher();
+            self.announce_waiting();
         }
     }
 
+    /// The mark was just set: count it, and give the watcher's role to a parked worker if
+    /// nobody holds it.
     #[cold]
-    fn wake_watcher(&self) {
+    fn announce_waiting(&self) {
         let scheduler = self.scheduler();
         if scheduler.watch.mark(&scheduler.idle) {
             scheduler.send_watch();
@@ -201,8 +204,9 @@ struct Worker<'a> {
     searching: bool,
     /// This worker holds the watcher's role (see `scheduler::watch`).
     watching: bool,
-    /// Each worker's poll count at the watcher's previous tick.
-    seen_polls: Box<[u64]>,
+    /// Each worker's poll count at the watcher's previous tick (sized when this worker
+    /// first watches: a lent core's loop, one per `block_in_place`, rarely does).
+    seen_polls: Vec<u64>,
     /// The watcher's parks in a row with no worker marked waiting.
     quiet_parks: u32,
     /// This worker took its `Shutdown` message off the channel; it must not take another
@@ -227,7 +231,7 @@ impl<'a> Worker<'a> {
             lifo_streak: 0,
             searching: false,
             watching: false,
-            seen_polls: vec![0; core.scheduler.num_workers()].into_boxed_slice(),
+            seen_polls: Vec::new(),
             quiet_parks: 0,
             stopping: false,
             busy_since: Instant::now(),
@@ -631,71 +635,6 @@ impl Worker<'_> {
                 Wake::Closed => return None,
             }
         }
-    }
-
-    /// Called when about to park (counted parked, every queue found empty): takes the
-    /// watcher's role if some worker has work waiting and nobody watches, or gives it up
-    /// once no worker has had any for [`WATCH_LINGER`] parks.
-    fn take_or_leave_watch(&mut self) {
-        let scheduler = self.core.scheduler();
-        if !self.watching {
-            if scheduler.watch.claim() {
-                self.start_watching();
-            }
-        } else if scheduler.watch.any_marked() {
-            self.quiet_parks = 0;
-        } else {
-            self.quiet_parks += 1;
-            if self.quiet_parks >= WATCH_LINGER {
-                self.quiet_parks = 0;
-                self.watching = scheduler.watch.give_up();
-            }
-        }
-    }
-
-    /// This worker has just become the watcher: the poll counts it has seen are stale.
-    fn start_watching(&mut self) {
-        self.watching = true;
-        self.quiet_parks = 0;
-        let scheduler = self.core.scheduler();
-        for (worker, seen) in self.seen_polls.iter_mut().enumerate() {
-            *seen = scheduler
-                .worker_metrics(worker)
-                .polls
-                .load(Ordering::Relaxed);
-        }
-    }
-
-    /// The watcher is to run a task: it can no longer watch, so it hands the role on to
-    /// another parked worker if some worker still has work waiting.
-    fn stop_watching(&mut self) {
-        self.watching = false;
-        let scheduler = self.core.scheduler();
-        if scheduler.watch.hand_on(&scheduler.idle) {
-            scheduler.send_watch();
-        }
-    }
-
-    /// The watcher's tick: takes the task in the slot of a worker that has work waiting and
-    /// has been in the same poll since the previous tick. (The deques were searched
-    /// already, or are searched next.)
-    fn steal_stalled(&mut self) -> Option<Notified> {
-        let core = self.core;
-        let scheduler = core.scheduler();
-        let mut stolen = None;
-        for (worker, seen) in self.seen_polls.iter_mut().enumerate() {
-            let polls = scheduler
-                .worker_metrics(worker)
-                .polls
-                .load(Ordering::Relaxed);
-            let stalled = polls == *seen;
-            *seen = polls;
-            let slot = &scheduler.slots[worker];
-            if stolen.is_none() && stalled && worker != core.index && slot.is_waiting() {
-                stolen = slot.steal();
-            }
-        }
-        stolen
     }
 
     /// Parks until a message arrives, until the next tick if this worker watches
