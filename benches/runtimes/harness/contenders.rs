@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::config::Config;
 use super::runtimes::{BenchRuntime, Fiber, FuturesPool, Smol, Tokio};
 use super::workloads::{
-    block_on_many, block_on_many_own_join_all, block_on_ready, block_on_unordered, bytes_per_task,
-    chained_spawn, idle_cpu, ping_pong, spawn_many_local, spawn_many_remote,
+    block_on_many, block_on_many_own_join_all, block_on_ready, block_on_unordered, blocked_slot,
+    bytes_per_task, chained_spawn, idle_cpu, ping_pong, spawn_many_local, spawn_many_remote,
     spawn_many_remote_busy, timers, yield_many, Outcome, Workload, IDLE_WINDOW,
 };
 
@@ -41,6 +41,7 @@ impl<R: BenchRuntime> Contender for Subject<R> {
                 None => return Outcome::NotApplicable("-"),
             },
             Workload::BlockOnUnordered => block_on_unordered(runtime),
+            Workload::BlockedSlot => blocked_slot(runtime),
             Workload::Timers => timers(runtime, &config.timer_durations),
             Workload::BlockOnReady => block_on_ready(|ready| runtime.block_on(ready)),
             Workload::BytesPerTask => bytes_per_task(runtime),

@@ -27,16 +27,18 @@ pub(crate) enum Workload {
     BlockOnReady,
     BytesPerTask,
     IdleCpu,
+    BlockedSlot,
 }
 
 impl Workload {
-    pub(crate) const ALL: [Workload; 13] = [
+    pub(crate) const ALL: [Workload; 14] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
         Workload::YieldMany,
         Workload::PingPong,
         Workload::ChainedSpawn,
+        Workload::BlockedSlot,
         Workload::BlockOnMany,
         Workload::BlockOnManyFiberJoinAll,
         Workload::BlockOnUnordered,
@@ -61,6 +63,7 @@ impl Workload {
             Workload::BlockOnReady => "block_on_ready",
             Workload::BytesPerTask => "bytes_per_task",
             Workload::IdleCpu => "idle_cpu",
+            Workload::BlockedSlot => "blocked_slot",
         }
     }
 
@@ -96,6 +99,8 @@ pub(crate) const BLOCK_ON_READY_CALLS: usize = 100_000;
 const PENDING_TASKS: usize = 100_000;
 /// More than fiber's caches of freed task memory hold: see `bytes_per_task`.
 const RECYCLED_TASKS: usize = 4_096;
+/// How long the spawner in `blocked_slot` keeps its worker from coming back to its queues.
+const SLOT_BLOCK: Duration = Duration::from_millis(50);
 pub(crate) const IDLE_WINDOW: Duration = Duration::from_secs(1);
 
 /// One round's result.
@@ -262,6 +267,25 @@ pub(crate) fn chained_spawn<R: BenchRuntime>(runtime: &R) -> f64 {
         .spawn(async move { link(spawner, done, CHAIN_LENGTH) });
     finished.recv().unwrap();
     millis(start.elapsed())
+}
+
+/// A task spawns a child and then blocks its worker for [`SLOT_BLOCK`] without yielding: the
+/// time from the spawn until the child runs. A runtime that keeps the child where only the
+/// blocked worker looks (a next-task slot nobody may steal from) takes the whole block.
+pub(crate) fn blocked_slot<R: BenchRuntime>(runtime: &R) -> f64 {
+    let spawner = runtime.spawner();
+    let (ran, child_ran) = mpsc::sync_channel(1);
+    let (spawned, spawned_at) = mpsc::sync_channel(1);
+    runtime.spawner().spawn(async move {
+        spawned.send(Instant::now()).unwrap();
+        spawner.spawn(async move { ran.send(Instant::now()).unwrap() });
+        thread::sleep(SLOT_BLOCK);
+    });
+    let start = spawned_at.recv().unwrap();
+    let end = child_ran.recv().unwrap();
+    // Let the blocked worker finish before the next round starts.
+    thread::sleep(SLOT_BLOCK.saturating_sub(start.elapsed()));
+    millis(end.saturating_duration_since(start))
 }
 
 /// One `block_on` joining many futures that each yield once, with
