@@ -235,7 +235,9 @@ fn main() {
             Fiber::new(WORKERS),
         ));
     }
-    let tokio = entrants.iter().position(|entrant| entrant.name() == "tokio");
+    let tokio = entrants
+        .iter()
+        .position(|entrant| entrant.name() == "tokio");
 
     println!(
         "{WORKERS} workers per runtime, median of {} rounds, runtimes taking turns",
