@@ -10,9 +10,10 @@
 //! `TCP_INQ` option, a control message per read): a read that left nothing lets the
 //! registration clear readiness just as a short read does, and the next read waits for the
 //! driver's next event instead of spending a syscall to learn `WouldBlock`. The option costs
-//! one `setsockopt`, so it is switched on only for a stream whose read has filled its buffer
-//! once (a short-lived connection that never does pays nothing). Elsewhere, and for Unix
-//! streams, reads are plain `read(2)` calls.
+//! one `setsockopt`, so it is switched on only for a stream that has shown the pattern once
+//! (a read that filled its buffer, then one that got `WouldBlock`): a short-lived connection
+//! that reads one message and closes pays nothing. Elsewhere, and for Unix streams, reads
+//! are plain `read(2)` calls.
 //!
 //! Clearing readiness on this report is as safe as after a short read: data that arrives
 //! after the read raises a new edge, which the driver stores with a new tick after (or, if
@@ -23,14 +24,17 @@ use std::mem::MaybeUninit;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Whether a stream reports its receive queue after each read: off until a read fills its
-/// buffer, then on (or unsupported, if the OS refused the option).
+/// Whether a stream reports its receive queue after each read: off until a read that filled
+/// its buffer is followed by one that gets `WouldBlock`, then on (or unsupported, if the OS
+/// refused the option).
 #[derive(Debug, Default)]
 pub(crate) struct QueueReport(AtomicU8);
 
 const OFF: u8 = 0;
-const ON: u8 = 1;
-const UNSUPPORTED: u8 = 2;
+/// A read filled its buffer: if the next one gets `WouldBlock`, switch the report on.
+const ARMED: u8 = 1;
+const ON: u8 = 2;
+const UNSUPPORTED: u8 = 3;
 
 /// A stream socket whose reads may say that they left its receive queue empty.
 pub(crate) trait ReportingRead: AsRawFd {
@@ -51,17 +55,24 @@ pub(crate) trait ReportingRead: AsRawFd {
         match report.0.load(Ordering::Relaxed) {
             ON => recv_reporting(fd, buf),
             state => {
-                let read = read(fd, buf)?;
-                if state == OFF && read == buf.len() && read > 0 {
-                    // The read could not tell whether more is queued: from now on, ask.
-                    let next = if enable_report(fd).is_ok() {
-                        ON
-                    } else {
-                        UNSUPPORTED
-                    };
-                    report.0.store(next, Ordering::Relaxed);
+                let result = read(fd, buf);
+                match (&result, state) {
+                    (Ok(read), OFF) if *read == buf.len() && *read > 0 => {
+                        report.0.store(ARMED, Ordering::Relaxed);
+                    }
+                    (Err(error), ARMED) if error.kind() == io::ErrorKind::WouldBlock => {
+                        // A full read was followed by a read in vain: the pattern the
+                        // report saves a syscall on, so from now on, ask.
+                        let next = if enable_report(fd).is_ok() {
+                            ON
+                        } else {
+                            UNSUPPORTED
+                        };
+                        report.0.store(next, Ordering::Relaxed);
+                    }
+                    _ => {}
                 }
-                Ok((read, false))
+                result.map(|read| (read, false))
             }
         }
     }
@@ -181,20 +192,28 @@ mod tests {
     }
 
     #[test]
-    fn a_read_that_fills_its_buffer_turns_the_report_on_and_later_reads_say_when_the_queue_empties()
-    {
+    fn a_read_in_vain_after_a_full_one_turns_the_report_on_and_later_reads_say_when_the_queue_empties(
+    ) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (stream, _) = listener.accept().unwrap();
+        stream.set_nonblocking(true).unwrap();
         let stream = mio::net::TcpStream::from_std(stream);
         peer.write_all(&[7; 128]).unwrap();
         // Loopback delivers at once, but give the kernel a moment to queue all of it.
         std::thread::sleep(std::time::Duration::from_millis(50));
         let report = QueueReport::default();
-        // A full buffer: whether more is queued is unknown, and the report is switched on.
+        // A full buffer: whether more is queued is unknown.
         assert_eq!(read_into(&stream, &report, 64), (64, false));
+        assert_eq!(read_into(&stream, &report, 64), (64, false));
+        // The read in vain after a full one switches the report on.
+        let mut buf = [MaybeUninit::uninit(); 64];
+        let error = stream.read_reporting(&mut buf, &report).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
         assert_eq!(report.0.load(Ordering::Relaxed), ON);
-        // 64 bytes remain: the first read leaves 32 of them, the second none.
+        peer.write_all(&[8; 64]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // 64 bytes queued: the first read leaves 32 of them, the second none.
         assert_eq!(read_into(&stream, &report, 32), (32, false));
         assert_eq!(read_into(&stream, &report, 32), (32, true));
     }
