@@ -25,22 +25,23 @@ fn exact_reads_see_the_rest_of_a_queued_burst_and_then_wait_for_new_data() {
         let address = peer_listener.local_addr().unwrap();
         let peer = std::thread::spawn(move || {
             let (mut peer, _) = peer_listener.accept().unwrap();
-            // Three messages in one burst, then, after the reader has drained them and is
-            // waiting, a fourth.
-            peer.write_all(&[1; 192]).unwrap();
+            // One message, which the reader reads and then waits after (by then its reads
+            // report the receive queue, on Linux); then three in one burst; then, once the
+            // reader has drained them and waits again, a last one.
+            peer.write_all(&[1; 64]).unwrap();
             std::thread::sleep(Duration::from_millis(100));
-            peer.write_all(&[2; 64]).unwrap();
+            peer.write_all(&[2; 192]).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            peer.write_all(&[3; 64]).unwrap();
             peer
         });
         rt.block_on(async {
             let mut stream = TcpStream::connect(address).await?;
             let mut message = [0; 64];
-            for _ in 0..3 {
+            for expected in [1, 2, 2, 2, 3] {
                 stream.read_exact(&mut message).await?;
-                assert_eq!(message, [1; 64]);
+                assert_eq!(message, [expected; 64]);
             }
-            stream.read_exact(&mut message).await?;
-            assert_eq!(message, [2; 64]);
             Ok::<(), io::Error>(())
         })
         .unwrap();

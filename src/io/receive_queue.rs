@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether a stream reports its receive queue after each read: off until a read that filled
 /// its buffer is followed by one that gets `WouldBlock`, then on (or unsupported, if the OS
-/// refused the option).
+/// refused the option). Readers sharing a stream may race on it; the worst outcome is a
+/// second `setsockopt`, as switching the option on twice does no harm.
 #[derive(Debug, Default)]
 pub(crate) struct QueueReport(AtomicU8);
 
