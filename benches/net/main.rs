@@ -2,8 +2,12 @@
 //! with async-net's sockets.
 //!
 //! ```text
-//! cargo bench --bench net -- [--rounds N] [--only W[,W..]]
+//! cargo bench --bench net -- [--rounds N] [--only W[,W..]] [--runtimes R[,R..]]
 //! ```
+//!
+//! `--runtimes` keeps only the named runtimes (`fiber`, `tokio`, `smol`, `async-net` for fiber
+//! with async-net's sockets), for profiling one of them alone; the ratio to tokio is printed
+//! only when tokio runs.
 //!
 //! Workloads ([`Workload`]): `tcp_rr` (64 connections x 500 round trips of 64 bytes),
 //! `tcp_connect` (2,000 connections, 16 clients opening theirs one after another, 8 bytes
@@ -42,6 +46,8 @@ const IDLE_CONNECTIONS: usize = 64;
 const IDLE_WINDOW: Duration = Duration::from_secs(2);
 const SMOKE_IDLE_WINDOW: Duration = Duration::from_millis(200);
 const ROUND_LIMIT: Duration = Duration::from_secs(60);
+/// The names `--runtimes` takes, in the order of the entrants.
+const RUNTIMES: [&str; 4] = ["fiber", "tokio", "smol", "async-net"];
 
 /// A runtime with its sockets, as the benchmark sees it.
 trait Entrant {
@@ -111,6 +117,8 @@ struct Config {
     workloads: Vec<Workload>,
     sizes: Sizes,
     idle_window: Duration,
+    /// The runtimes to run, by name; `None`: all of them.
+    runtimes: Option<Vec<String>>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -122,6 +130,7 @@ fn parse_args() -> Result<Config, String> {
             workloads: Workload::ALL.to_vec(),
             sizes: Sizes::FULL,
             idle_window: IDLE_WINDOW,
+            runtimes: None,
         }
     } else {
         Config {
@@ -129,6 +138,7 @@ fn parse_args() -> Result<Config, String> {
             workloads: Workload::ALL.to_vec(),
             sizes: Sizes::SMOKE,
             idle_window: SMOKE_IDLE_WINDOW,
+            runtimes: None,
         }
     };
     let mut args = std::env::args().skip(1);
@@ -157,6 +167,17 @@ fn parse_args() -> Result<Config, String> {
                     })
                     .collect::<Result<_, _>>()?;
             }
+            "--runtimes" => {
+                let value = args.next().ok_or("--runtimes needs runtime names")?;
+                let names: Vec<String> = value.split(',').map(str::to_owned).collect();
+                if let Some(name) = names.iter().find(|name| !RUNTIMES.contains(&name.as_str())) {
+                    return Err(format!(
+                        "no runtime named {name:?}; the runtimes are {}",
+                        RUNTIMES.join(", ")
+                    ));
+                }
+                config.runtimes = Some(names);
+            }
             "--bench" => {}
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -178,28 +199,45 @@ fn main() {
     let config = parse_args().unwrap_or_else(|problem| {
         eprintln!("net: {problem}");
         eprintln!(
-            "usage: cargo bench --bench net -- [--rounds N] [--only tcp_rr,tcp_connect,tcp_stream]"
+            "usage: cargo bench --bench net -- [--rounds N] [--only tcp_rr,tcp_connect,tcp_stream] [--runtimes fiber,tokio,smol,async-net]"
         );
         std::process::exit(2)
     });
 
-    let idle = idle::idle_cpu(WORKERS, IDLE_CONNECTIONS, config.idle_window);
-    println!(
-        "idle: fiber (fiber::net), {WORKERS} workers, {IDLE_CONNECTIONS} open silent connections: {:.3} % of a core over {:?} (goal: under 0.1 %)",
-        idle * 100.0,
-        config.idle_window
-    );
+    let wanted = |name: &str| {
+        config
+            .runtimes
+            .as_ref()
+            .map_or(true, |names| names.iter().any(|wanted| wanted == name))
+    };
+    if wanted("fiber") {
+        let idle = idle::idle_cpu(WORKERS, IDLE_CONNECTIONS, config.idle_window);
+        println!(
+            "idle: fiber (fiber::net), {WORKERS} workers, {IDLE_CONNECTIONS} open silent connections: {:.3} % of a core over {:?} (goal: under 0.1 %)",
+            idle * 100.0,
+            config.idle_window
+        );
+    }
 
-    let entrants = [
-        Pair::<Fiber, FiberNet>::boxed("fiber", Fiber::new(WORKERS)),
-        Pair::<Tokio, TokioNet>::boxed("tokio", Tokio::new(WORKERS)),
-        Pair::<Smol, AsyncNet>::boxed("smol", Smol::new(WORKERS)),
-        Pair::<Fiber, AsyncNet>::boxed("fiber + async-net", Fiber::new(WORKERS)),
-    ];
+    let mut entrants: Vec<Box<dyn Entrant>> = Vec::new();
+    if wanted("fiber") {
+        entrants.push(Pair::<Fiber, FiberNet>::boxed("fiber", Fiber::new(WORKERS)));
+    }
+    if wanted("tokio") {
+        entrants.push(Pair::<Tokio, TokioNet>::boxed("tokio", Tokio::new(WORKERS)));
+    }
+    if wanted("smol") {
+        entrants.push(Pair::<Smol, AsyncNet>::boxed("smol", Smol::new(WORKERS)));
+    }
+    if wanted("async-net") {
+        entrants.push(Pair::<Fiber, AsyncNet>::boxed(
+            "fiber + async-net",
+            Fiber::new(WORKERS),
+        ));
+    }
     let tokio = entrants
         .iter()
-        .position(|entrant| entrant.name() == "tokio")
-        .expect("tokio is an entrant");
+        .position(|entrant| entrant.name() == "tokio");
 
     println!(
         "{WORKERS} workers per runtime, median of {} rounds, runtimes taking turns",
@@ -221,17 +259,23 @@ fn main() {
             }
         }
         let medians: Vec<Duration> = times.iter_mut().map(|times| median(times)).collect();
+        let tokio_median = tokio.map(|tokio| medians[tokio]);
         println!("\n{}", workload.name());
         for (entrant, (median, times)) in entrants.iter().zip(medians.iter().zip(&times)) {
             let (fastest, slowest) = (times[0], times[times.len() - 1]);
             let mut line = format!(
-                "  {:<18} {:>9.2} ms  ({:.2} to {:.2})  {:.2} x tokio",
+                "  {:<18} {:>9.2} ms  ({:.2} to {:.2})",
                 entrant.name(),
                 median.as_secs_f64() * 1e3,
                 fastest.as_secs_f64() * 1e3,
                 slowest.as_secs_f64() * 1e3,
-                median.as_secs_f64() / medians[tokio].as_secs_f64(),
             );
+            if let Some(tokio_median) = tokio_median {
+                line += &format!(
+                    "  {:.2} x tokio",
+                    median.as_secs_f64() / tokio_median.as_secs_f64()
+                );
+            }
             if workload == Workload::Stream {
                 let megabytes = config.sizes.stream_bytes as f64 / 1e6;
                 line += &format!("  {:.0} MB/s", megabytes / median.as_secs_f64());

@@ -33,7 +33,10 @@
 //! **Readiness.** Sources are registered once, edge-triggered, for reading and writing. Each
 //! keeps its readiness in one atomic word with a tick counter bumped per event, so a task
 //! that gets `WouldBlock` clears only the readiness it observed, never a newer event (see
-//! the runtime's `io::scheduled_io`); readers and writers wait in separate lists. Tokens carry a generation,
+//! the runtime's `io::scheduled_io`); readers and writers wait in separate lists. A read that
+//! empties the receive queue (a short read, or on Linux a TCP read whose `TCP_INQ` report
+//! says nothing is left) clears readiness at once, so the next read waits for an event
+//! instead of spending a syscall on `WouldBlock` (see `receive_queue`). Tokens carry a generation,
 //! so an event for a source dropped meanwhile is ignored.
 //!
 //! **Shutdown.** Dropping the runtime marks every registration shut down and wakes its
@@ -43,6 +46,8 @@
 #[cfg(unix)]
 mod async_fd;
 pub(crate) mod evented;
+#[cfg(unix)]
+pub(crate) mod receive_queue;
 pub(crate) mod registration;
 
 #[cfg(unix)]

@@ -9,6 +9,8 @@ use std::task::{ready, Context, Poll};
 
 use mio::Token;
 
+#[cfg(unix)]
+use crate::io::receive_queue::QueueReport;
 use crate::runtime::coop;
 use crate::runtime::io::driver::shut_down_error;
 use crate::runtime::io::scheduled_io::{Direction, ScheduledIo};
@@ -20,6 +22,9 @@ pub(crate) struct Registration {
     handle: Handle,
     token: Token,
     io: Arc<ScheduledIo>,
+    /// Whether the source's reads report its receive queue (stream sockets only).
+    #[cfg(unix)]
+    queue_report: QueueReport,
 }
 
 impl Registration {
@@ -41,11 +46,23 @@ impl Registration {
             // no readiness reaches them: wake one, to park again in the driver.
             handle.scheduler.notify_parked();
         }
-        Ok(Registration { handle, token, io })
+        Ok(Registration {
+            handle,
+            token,
+            io,
+            #[cfg(unix)]
+            queue_report: QueueReport::default(),
+        })
     }
 
     pub(crate) fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// Whether reads of this (stream) source report its receive queue.
+    #[cfg(unix)]
+    pub(crate) fn queue_report(&self) -> &QueueReport {
+        &self.queue_report
     }
 
     /// Deregisters `source`; called once, by the owner of the source, before it closes it.
@@ -90,16 +107,18 @@ impl Registration {
         }
     }
 
-    /// [`poll_io`](Registration::poll_io) for a byte-stream transfer of `requested` bytes.
-    /// A stream socket that moves fewer bytes than asked has drained its receive queue (or
-    /// filled its send buffer), so the readiness just used is cleared at once: the next call
-    /// waits for an event instead of spending a syscall to learn `WouldBlock`.
+    /// [`poll_io`](Registration::poll_io) for a byte-stream transfer of `requested` bytes,
+    /// where `operation` returns the bytes moved and whether it is known to have emptied the
+    /// receive queue (see `io::receive_queue`). A stream socket that moves fewer bytes than
+    /// asked has drained its receive queue (or filled its send buffer), as has one that says
+    /// so, so the readiness just used is cleared at once: the next call waits for an event
+    /// instead of spending a syscall to learn `WouldBlock`.
     pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
         requested: usize,
-        mut operation: impl FnMut() -> io::Result<usize>,
+        mut operation: impl FnMut() -> io::Result<(usize, bool)>,
     ) -> Poll<io::Result<usize>> {
         // As in `poll_io`: one unit of the task's budget per transfer.
         let coop = ready!(coop::poll_proceed(cx));
@@ -110,14 +129,14 @@ impl Registration {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(event);
                 }
-                Ok(moved) if moved > 0 && moved < requested => {
+                Ok((moved, emptied)) if moved > 0 && (emptied || moved < requested) => {
                     self.io.clear_readiness(event);
                     coop.made_progress();
                     return Poll::Ready(Ok(moved));
                 }
                 result => {
                     coop.made_progress();
-                    return Poll::Ready(result);
+                    return Poll::Ready(result.map(|(moved, _)| moved));
                 }
             }
         }

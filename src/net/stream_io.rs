@@ -8,8 +8,26 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 
 use crate::io::evented::Evented;
+#[cfg(unix)]
+use crate::io::receive_queue::ReportingRead;
 use crate::runtime::io::scheduled_io::Direction;
 
+#[cfg(unix)]
+pub(crate) fn poll_read<E>(
+    io: &Evented<E>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>>
+where
+    E: Source + ReportingRead,
+{
+    // SAFETY: the reads below only ever write initialised bytes (what the OS received) into
+    // the buffer, never uninitialised ones, so `buf` stays initialised.
+    let buf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+    poll_read_uninit(io, cx, buf)
+}
+
+#[cfg(not(unix))]
 pub(crate) fn poll_read<E>(
     io: &Evented<E>,
     cx: &mut Context<'_>,
@@ -22,7 +40,9 @@ where
     let mut source = io.get_ref();
     let requested = buf.len();
     io.registration()
-        .poll_transfer(cx, Direction::Read, requested, || source.read(buf))
+        .poll_transfer(cx, Direction::Read, requested, || {
+            source.read(buf).map(|read| (read, false))
+        })
 }
 
 pub(crate) fn poll_read_vectored<E>(
@@ -50,7 +70,9 @@ where
 {
     let mut source = io.get_ref();
     io.registration()
-        .poll_transfer(cx, Direction::Write, buf.len(), || source.write(buf))
+        .poll_transfer(cx, Direction::Write, buf.len(), || {
+            source.write(buf).map(|written| (written, false))
+        })
 }
 
 pub(crate) fn poll_write_vectored<E>(
@@ -69,29 +91,21 @@ where
 
 /// Reads into memory that may be uninitialised (tokio's `ReadBuf`), so that a caller handing
 /// a fresh buffer on every read (hyper does) does not pay for zeroing it each time.
-#[cfg(all(unix, feature = "tokio-io"))]
+#[cfg(unix)]
 pub(crate) fn poll_read_uninit<E>(
     io: &Evented<E>,
     cx: &mut Context<'_>,
     buf: &mut [std::mem::MaybeUninit<u8>],
 ) -> Poll<io::Result<usize>>
 where
-    E: Source + std::os::unix::io::AsRawFd,
+    E: Source + ReportingRead,
 {
-    let fd = io.get_ref().as_raw_fd();
+    let source = io.get_ref();
+    let registration = io.registration();
     let requested = buf.len();
-    io.registration()
-        .poll_transfer(cx, Direction::Read, requested, || {
-            // SAFETY: `read(2)` writes at most `buf.len()` bytes into the memory `buf`
-            // points to, which we borrow mutably for the call; it never reads it, so the
-            // memory need not be initialised, and no `&[u8]` to uninitialised bytes is made.
-            let read = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if read < 0 {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(read as usize)
-            }
-        })
+    registration.poll_transfer(cx, Direction::Read, requested, || {
+        source.read_reporting(buf, registration.queue_report())
+    })
 }
 
 /// `try_read`: one read if the stream may be readable, `WouldBlock` otherwise.
