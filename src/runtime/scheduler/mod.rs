@@ -7,32 +7,20 @@
 //!   spawn / wake on a worker ──► its next-task slot ──► its local deque ◄─┘
 //!                                                     │  ▲
 //!                                  other idle workers ┘  └ yield (back of the deque)
-//!                                  steal half; the watcher also
-//!                                  takes the slot of a long poll
+//!                                  steal half
 //! ```
 //!
 //! Work created on a worker stays on that worker: the next-task slot makes a spawn-then-await
-//! or wake-then-yield hand over without a queue operation or a wake-up, and the local deque takes the
+//! or wake-then-yield hand over without touching shared memory, and the local deque takes the
 //! rest. Other workers steal from the deque when they run dry. The channel carries work from
 //! threads outside the runtime, and it is also where idle workers park: a blocking `recv`
 //! spins briefly and then sleeps on a futex, so an idle runtime uses no CPU. Waking a parked
 //! worker for local work follows the protocol in [`idle`].
 //!
-//! The slot is not private to its worker, though: a task that blocks its thread (a long
-//! computation, a blocking call) would otherwise keep the task it just spawned or woke, and
-//! the tasks it requeued with `yield_now`, waiting for as long as it blocks. A worker that
-//! queues work on itself marks itself; while one is marked, one parked worker, the
-//! *watcher*, wakes every millisecond, and takes the slot's task (with a compare-exchange,
-//! see [`slot`]) from a marked worker that has been in the same poll since its last look,
-//! and the deques' tasks from anyone. Short polls never lose their slot, and an idle
-//! runtime has no watcher. The protocol that keeps a marked worker from going unwatched is
-//! in [`watch`].
-//!
 //! The parts: [`Scheduler`] (this file) is the state all workers share, reached by the
 //! runtime's `Handle` and by every task (it is the tasks' `Schedule`); [`worker`] is the loop
 //! of one worker thread; [`current`] tells code on a worker thread which worker it is;
-//! [`idle`] counts parked and searching workers; [`slot`] is a worker's next-task slot;
-//! [`watch`] hands out the watcher's role; [`metrics`] holds the per-worker counters.
+//! [`idle`] counts parked and searching workers; [`metrics`] holds the per-worker counters.
 //! Nothing here knows about the runtime above it: the runtime starts the threads, enters its
 //! context on them and calls [`worker::run`].
 //!
@@ -70,9 +58,7 @@ pub(crate) mod current;
 pub(crate) mod idle;
 pub(crate) mod lend;
 pub(crate) mod metrics;
-pub(crate) mod slot;
 pub(crate) mod slow_poll;
-pub(crate) mod watch;
 pub(crate) mod worker;
 
 use std::future::Future;
@@ -89,9 +75,7 @@ use crossbeam_utils::CachePadded;
 use self::blocking::pool::{BlockingPool, PoolConfig};
 use self::idle::Idle;
 use self::metrics::WorkerMetrics;
-use self::slot::Slot;
 use self::slow_poll::SlowPollConfig;
-use self::watch::Watch;
 use crate::runtime::io::driver::Driver;
 use crate::runtime::task::list::OwnedTasks;
 use crate::runtime::task::{new_task, Header, JoinHandle, Notified, Schedule, Task};
@@ -104,9 +88,6 @@ pub(crate) enum Message {
     /// Wake up and look for work; the receiver becomes a searching worker (the sender already
     /// counted it in `searching`).
     Unpark,
-    /// Watch for long polls: the receiver becomes the watcher (the sender already took the
-    /// role for it, see [`watch`]).
-    Watch,
     /// Stop: the runtime is shutting down.
     Shutdown,
 }
@@ -125,11 +106,8 @@ pub(crate) struct Scheduler {
     sender: Sender<Message>,
     receiver: Receiver<Message>,
     stealers: Box<[Stealer<Notified>]>,
-    /// Each worker's next-task slot, which the watcher may steal from.
-    slots: Box<[CachePadded<Slot>]>,
     owned: OwnedTasks,
     idle: Idle,
-    watch: Watch,
     shutdown: AtomicBool,
     /// `close` has been called (it runs once).
     closing: AtomicBool,
@@ -176,12 +154,8 @@ impl Scheduler {
             sender,
             receiver,
             stealers: deques.iter().map(Deque::stealer).collect(),
-            slots: (0..workers)
-                .map(|_| CachePadded::new(Slot::new()))
-                .collect(),
             owned: OwnedTasks::new(workers * 4),
             idle: Idle::new(),
-            watch: Watch::new(),
             shutdown: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             workers_stopped: AtomicBool::new(false),
@@ -283,13 +257,6 @@ impl Scheduler {
             fence(Ordering::SeqCst);
             self.wake_io_poller_if_alone();
         }
-    }
-
-    /// Gives the watcher's role to a parked worker, for which the caller took it.
-    fn send_watch(&self) {
-        let _ = self.sender.send(Message::Watch);
-        fence(Ordering::SeqCst);
-        self.wake_io_poller_if_alone();
     }
 
     /// A message was just put on the channel (and fenced): if the only parked worker is the
@@ -423,9 +390,6 @@ impl Scheduler {
             while let Some(task) = stealer.steal().success() {
                 drop(task);
             }
-        }
-        for slot in self.slots.iter() {
-            drop(slot.steal());
         }
     }
 }

@@ -1,13 +1,4 @@
 //! The worker loop: find a task, run it, and park when there is nothing to do.
-//!
-//! A worker runs what it spawns or wakes next, from its slot, and nobody is woken for it:
-//! the common spawn-then-await costs no wake-up. The slot lives in the scheduler so that it
-//! can be stolen when that bet goes wrong: `push_next` and `requeue_yielded` mark the worker
-//! waiting (it unmarks itself when it finds its queues empty), and a parked worker that
-//! holds the watcher's role parks with a timeout and, at each tick (`steal_stalled`), takes
-//! the slot's task from a marked worker whose poll count has not moved since the tick
-//! before. That side of the watcher is in `watching`; the protocol that hands out its role
-//! is in `scheduler::watch`.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -15,21 +6,17 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{RecvTimeoutError, TryRecvError};
+use crossbeam_channel::TryRecvError;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::current::{self, CurrentWorker};
 use super::lend::{self, Lend, Returned};
 use super::metrics::{self, WorkerMetrics};
-use super::slot::Slot;
 use super::slow_poll::SlowPoll;
-use super::watch::WATCH_TICK;
 use super::{Message, Scheduler};
 use crate::runtime::coop;
 use crate::runtime::task::{self, Header, Notified};
 use crate::time;
-
-mod watching;
 
 /// The most polls a worker runs from its own queues before it looks at the injector (and
 /// fires due timers), so remote spawns are served even while local work never runs out.
@@ -65,6 +52,8 @@ fn injector_interval(elapsed: Duration, polls: u32) -> u32 {
 pub(crate) struct WorkerCore {
     scheduler: Arc<Scheduler>,
     index: usize,
+    /// The task to run next (see `push_next`).
+    next: Cell<Option<Notified>>,
     local: Deque<Notified>,
     /// The task being polled, while one is; `yield_now` compares its waker with this task's.
     current: Cell<Option<NonNull<Header>>>,
@@ -95,47 +84,12 @@ impl WorkerCore {
         self.scheduler.worker_metrics(self.index)
     }
 
-    /// The task to run next (see `push_next`), in the scheduler where the watcher can reach
-    /// it.
-    #[inline]
-    fn slot(&self) -> &Slot {
-        &self.scheduler.slots[self.index]
-    }
-
     /// A task spawned or woken on this worker: it runs next, as the woken task is likely to
     /// use data the current one just touched.
     #[inline]
     pub(crate) fn push_next(&self, task: Notified) {
-        if let Some(previous) = self.slot().replace(task) {
+        if let Some(previous) = self.next.replace(Some(task)) {
             self.push_back(previous);
-        }
-        self.mark_waiting();
-    }
-
-    /// Work was queued here that no parked worker is told about: make sure some parked
-    /// worker watches for this worker's poll running long (see `scheduler::watch`).
-    #[inline]
-    fn mark_waiting(&self) {
-        if self.slot().mark_waiting() {
-            self.announce_waiting();
-        }
-    }
-
-    /// The mark was just set: count it, and give the watcher's role to a parked worker if
-    /// nobody holds it.
-    #[cold]
-    fn announce_waiting(&self) {
-        let scheduler = self.scheduler();
-        if scheduler.watch.mark(&scheduler.idle) {
-            scheduler.send_watch();
-        }
-    }
-
-    /// This worker found its queues empty.
-    #[inline]
-    fn clear_waiting(&self) {
-        if self.slot().clear_waiting() {
-            self.scheduler().watch.unmark();
         }
     }
 
@@ -167,14 +121,16 @@ impl WorkerCore {
         // one yield in twenty-five in `yield_many`). Queued work that nobody was told about
         // is announced by the worker's periodic check instead (`Worker::next_task`).
         self.local.push(Notified::held(task));
-        self.mark_waiting();
         true
     }
 
     /// Whether this worker has queued work, besides the task it runs next, that another
     /// worker could take.
     fn has_other_work(&self) -> bool {
-        self.local.len() + usize::from(!self.slot().is_empty()) > 1
+        let lifo = self.next.take();
+        let queued = self.local.len() + usize::from(lifo.is_some());
+        self.next.set(lifo);
+        queued > 1
     }
 
     /// Behind everything already queued here, where idle workers can steal it.
@@ -202,13 +158,6 @@ struct Worker<'a> {
     injector_interval: u32,
     lifo_streak: u32,
     searching: bool,
-    /// This worker holds the watcher's role (see `scheduler::watch`).
-    watching: bool,
-    /// Each worker's poll count at the watcher's previous tick (sized when this worker
-    /// first watches: a lent core's loop, one per `block_in_place`, rarely does).
-    seen_polls: Vec<u64>,
-    /// The watcher's parks in a row with no worker marked waiting.
-    quiet_parks: u32,
     /// This worker took its `Shutdown` message off the channel; it must not take another
     /// (each worker gets exactly one).
     stopping: bool,
@@ -230,9 +179,6 @@ impl<'a> Worker<'a> {
             injector_interval: MAX_INJECTOR_INTERVAL,
             lifo_streak: 0,
             searching: false,
-            watching: false,
-            seen_polls: Vec::new(),
-            quiet_parks: 0,
             stopping: false,
             busy_since: Instant::now(),
             due_timers: Vec::new(),
@@ -240,15 +186,6 @@ impl<'a> Worker<'a> {
             lend,
         }
     }
-}
-
-/// Why a parked worker woke up.
-enum Wake {
-    Message(Message),
-    /// The watcher's tick (see `scheduler::watch`).
-    Tick,
-    /// The channel is gone, or the lender of this core recalled it.
-    Closed,
 }
 
 /// Waits for a core that this thread lent and has not recalled, when a worker loop unwinds:
@@ -269,6 +206,7 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
     let core = WorkerCore {
         scheduler: scheduler.clone(),
         index,
+        next: Cell::new(None),
         local,
         current: Cell::new(None),
         yield_requested: Cell::new(false),
@@ -283,8 +221,7 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
     // Queued tasks are cancelled by the shutdown; their queue references just go. A held
     // entry first gives its task's RUNNING flag back, so that the shutdown cancels that task
     // too, inside the runtime's context once every worker has stopped.
-    drop(core.slot().take());
-    core.clear_waiting();
+    drop(core.next.take());
     while let Some(task) = core.local.pop() {
         drop(task.into_unheld());
     }
@@ -322,9 +259,6 @@ pub(super) fn run_lent(lend: &Lend) {
         worker.searching = false;
         let _ = core.scheduler().idle.stop_searching();
     }
-    if worker.watching {
-        worker.stop_watching();
-    }
     give_back.returned = Returned {
         stopping: worker.stopping,
     };
@@ -343,9 +277,6 @@ impl Worker<'_> {
         while let Some(task) = self.next_task() {
             if self.searching {
                 self.stop_searching();
-            }
-            if self.watching {
-                self.stop_watching();
             }
             metrics::add(polls, 1);
             self.core.current.set(Some(task.header_ptr()));
@@ -442,7 +373,6 @@ impl Worker<'_> {
         if let Some(task) = self.next_local() {
             return Some(task);
         }
-        self.core.clear_waiting();
         if let Some(task) = self.next_remote() {
             return Some(task);
         }
@@ -462,7 +392,7 @@ impl Worker<'_> {
     }
 
     fn next_local(&mut self) -> Option<Notified> {
-        if let Some(task) = self.core.slot().take() {
+        if let Some(task) = self.core.next.take() {
             if self.lifo_streak < MAX_LIFO_STREAK {
                 self.lifo_streak += 1;
                 return Some(task);
@@ -478,9 +408,6 @@ impl Worker<'_> {
             match self.scheduler().receiver.try_recv() {
                 Ok(Message::Task(task)) => return Some(task),
                 Ok(Message::Unpark) => self.adopt_search_token(),
-                // Kept until this worker parks (and watches) or runs a task (and hands the
-                // role on).
-                Ok(Message::Watch) => self.watching = true,
                 Ok(Message::Shutdown) => self.stopping = true,
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => return None,
             }
@@ -598,65 +525,40 @@ impl Worker<'_> {
                 }
                 continue;
             }
-            self.take_or_leave_watch();
             self.record_busy_time();
             self.core.metrics().set_parked();
             metrics::add(&self.core.metrics().parks, 1);
-            // The watcher must wake at its ticks, which the driver's poll would not do.
-            if !self.watching && self.park_in_io_driver(scheduler) {
+            if self.park_in_io_driver(scheduler) {
                 if let Some(task) = self.next_local() {
                     return Some(task);
                 }
                 continue;
             }
-            let wake = self.wait_for_message(scheduler);
+            let message = self.wait_for_message(scheduler);
             scheduler.idle.unpark();
             self.busy_since = Instant::now();
             core.metrics()
                 .set_busy_since(&scheduler.epoch, self.busy_since);
-            match wake {
-                Wake::Message(Message::Task(task)) => return Some(task),
-                Wake::Message(Message::Unpark) => self.adopt_search_token(),
-                Wake::Message(Message::Watch) => {
-                    debug_assert!(!self.watching, "there is one watcher's role");
-                    self.start_watching();
-                }
-                Wake::Message(Message::Shutdown) => {
+            match message {
+                Some(Message::Task(task)) => return Some(task),
+                Some(Message::Unpark) => self.adopt_search_token(),
+                Some(Message::Shutdown) => {
                     self.stopping = true;
                     return None;
                 }
-                Wake::Tick => {
-                    // In place of the driver's poll, which the watcher does not park in.
-                    scheduler.io.poll_now();
-                    if let Some(task) = self.next_local().or_else(|| self.steal_stalled()) {
-                        return Some(task);
-                    }
-                }
-                Wake::Closed => return None,
+                None => return None,
             }
         }
     }
 
-    /// Parks until a message arrives, until the next tick if this worker watches
-    /// ([`Wake::Tick`]), or, on a borrowed core, until the lender recalls it (as when the
-    /// channel is gone, [`Wake::Closed`]).
-    fn wait_for_message(&self, scheduler: &Scheduler) -> Wake {
-        let receiver = &scheduler.receiver;
-        match (self.lend, self.watching) {
-            (None, false) => receiver.recv().map_or(Wake::Closed, Wake::Message),
-            (None, true) => match receiver.recv_timeout(WATCH_TICK) {
-                Ok(message) => Wake::Message(message),
-                Err(RecvTimeoutError::Timeout) => Wake::Tick,
-                Err(RecvTimeoutError::Disconnected) => Wake::Closed,
-            },
-            (Some(lend), false) => crossbeam_channel::select! {
-                recv(receiver) -> message => message.map_or(Wake::Closed, Wake::Message),
-                recv(lend.recall_receiver()) -> _ => Wake::Closed,
-            },
-            (Some(lend), true) => crossbeam_channel::select! {
-                recv(receiver) -> message => message.map_or(Wake::Closed, Wake::Message),
-                recv(lend.recall_receiver()) -> _ => Wake::Closed,
-                default(WATCH_TICK) => Wake::Tick,
+    /// Parks until a message arrives, or, on a borrowed core, until the lender recalls it
+    /// (`None`, as when the channel is gone).
+    fn wait_for_message(&self, scheduler: &Scheduler) -> Option<Message> {
+        match self.lend {
+            None => scheduler.receiver.recv().ok(),
+            Some(lend) => crossbeam_channel::select! {
+                recv(scheduler.receiver) -> message => message.ok(),
+                recv(lend.recall_receiver()) -> _ => None,
             },
         }
     }

@@ -28,8 +28,7 @@ unsafe impl Send for Notified {}
 const HELD: usize = 1;
 
 impl Notified {
-    /// Takes over one reference of the task at `ptr`, or a held one if `ptr` came from
-    /// [`Notified::into_raw`] on a held `Notified`.
+    /// Takes over one reference of the task at `ptr`.
     pub(crate) fn from_raw(ptr: NonNull<Header>) -> Notified {
         Notified(ptr)
     }
@@ -46,14 +45,6 @@ impl Notified {
             .cast::<Header>();
         // SAFETY: a non-null, aligned pointer plus one is not null.
         Notified(unsafe { NonNull::new_unchecked(tagged) })
-    }
-
-    /// Gives up this reference as a pointer, tag included: [`Notified::from_raw`] takes it
-    /// back, held or not.
-    pub(crate) fn into_raw(self) -> NonNull<Header> {
-        let ptr = self.0;
-        std::mem::forget(self);
-        ptr
     }
 
     pub(crate) fn is_held(&self) -> bool {
