@@ -33,9 +33,11 @@ pub(crate) fn block_on<F: Future>(
 ) -> F::Output {
     let borrowed;
     let parker = match parker::current() {
-        Some(parker) => parker,
-        None => {
-            // The thread's locals are being destroyed: a parker for this call alone.
+        Some(parker) if !parker.is_polling() => parker,
+        _ => {
+            // The thread's locals are being destroyed, or this `block_on` runs inside
+            // another one on this thread (whose wakes it must not take): a parker for this
+            // call alone.
             borrowed = parker::Borrowed::take();
             borrowed.0
         }
@@ -94,4 +96,47 @@ fn wait_counted(parker: &'static Parker, scheduler: &Scheduler) {
     // sees it idle from now on.
     scheduler.clock().blocker_wakes(thread);
     parker.take_notified();
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::mpsc;
+    use std::task::Poll;
+    use std::thread;
+    use std::time::Duration;
+
+    use crate::Runtime;
+
+    /// A `block_on` nested inside another one (possible once a guard made outside the outer
+    /// one is dropped inside it, which clears the `entered` flag) shares the thread's
+    /// parker: a wake meant for the outer future must not be consumed by the inner loop.
+    #[test]
+    fn nested_block_on_does_not_swallow_the_outer_wake() {
+        let (finished, outcome) = mpsc::channel();
+        thread::spawn(move || {
+            let rt = Runtime::new().unwrap();
+            let outside = Runtime::new().unwrap();
+            let mut guard = Some(outside.enter());
+            let mut step = 0;
+            let rt_ref = &rt;
+            let result = rt.block_on(std::future::poll_fn(move |cx| {
+                step += 1;
+                if step > 1 {
+                    return Poll::Ready(step);
+                }
+                drop(guard.take());
+                // Another thread wakes the outer future at once...
+                let waker = cx.waker().clone();
+                thread::spawn(move || waker.wake());
+                thread::sleep(Duration::from_millis(100));
+                // ...while the inner `block_on` waits for a task that finishes later.
+                let task = rt_ref.spawn(async { thread::sleep(Duration::from_millis(100)) });
+                rt_ref.block_on(task).unwrap();
+                Poll::Pending
+            }));
+            let _ = finished.send(result);
+        });
+        let result = outcome.recv_timeout(Duration::from_secs(10));
+        assert!(result.is_ok(), "the outer block_on never woke: its wake was lost");
+    }
 }

@@ -111,6 +111,12 @@ impl Parker {
         }
     }
 
+    /// Whether a `block_on` runs with this parker on this thread (see `polling`).
+    #[inline]
+    pub(super) fn is_polling(&self) -> bool {
+        self.polling.load(Ordering::Relaxed)
+    }
+
     /// Marks the thread's `block_on` as running until the guard drops (see `polling`).
     #[inline]
     pub(super) fn enter_polling(&self) -> Polling<'_> {
