@@ -50,7 +50,8 @@ impl Context {
         if self.borrowed.replace(borrowed) {
             // SAFETY: a borrowed pointer points at a runtime that the `block_on` running on
             // this thread holds alive (see `borrowed`); it is still running, as its guard
-            // has not taken the pointer out yet.
+            // has not taken the pointer out yet. It is that runtime's `Arc::as_ptr`, the
+            // same pointer `Arc::into_raw` would give, so counting it here is sound.
             unsafe { Arc::increment_strong_count(previous) };
         }
         previous

@@ -137,6 +137,9 @@ mod tests {
             let _ = finished.send(result);
         });
         let result = outcome.recv_timeout(Duration::from_secs(10));
-        assert!(result.is_ok(), "the outer block_on never woke: its wake was lost");
+        assert!(
+            result.is_ok(),
+            "the outer block_on never woke: its wake was lost"
+        );
     }
 }
