@@ -87,24 +87,9 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        mut operation: impl FnMut() -> io::Result<R>,
+        operation: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        // A socket that is always ready (a fast peer) takes from the task's budget like any
-        // of fiber's resources, so a loop over it yields to the worker's other tasks.
-        let coop = ready!(coop::poll_proceed(cx));
-        loop {
-            let event =
-                ready!(self.io.poll_ready(cx, direction)).map_err(|()| shut_down_error())?;
-            match operation() {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.io.clear_readiness(event);
-                }
-                result => {
-                    coop.made_progress();
-                    return Poll::Ready(result);
-                }
-            }
-        }
+        self.poll_until_done(cx, direction, operation, |_| false)
     }
 
     /// [`poll_io`](Registration::poll_io) for a byte-stream transfer of `requested` bytes,
@@ -118,9 +103,27 @@ impl Registration {
         cx: &mut Context<'_>,
         direction: Direction,
         requested: usize,
-        mut operation: impl FnMut() -> io::Result<(usize, bool)>,
+        operation: impl FnMut() -> io::Result<(usize, bool)>,
     ) -> Poll<io::Result<usize>> {
-        // As in `poll_io`: one unit of the task's budget per transfer.
+        self.poll_until_done(cx, direction, operation, |&(moved, emptied)| {
+            moved > 0 && (emptied || moved < requested)
+        })
+        .map(|result| result.map(|(moved, _)| moved))
+    }
+
+    /// The loop behind `poll_io` and `poll_transfer`: waits for readiness, runs `operation`,
+    /// and on `WouldBlock` clears the readiness it used and waits again. An `Ok` output for
+    /// which `drained` holds also clears that readiness (the source has nothing more for
+    /// now). Each call that completes takes one unit of the task's budget, so a loop over an
+    /// always-ready socket (a fast peer) yields to the worker's other tasks like any loop over
+    /// fiber's resources.
+    fn poll_until_done<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut operation: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
         let coop = ready!(coop::poll_proceed(cx));
         loop {
             let event =
@@ -129,14 +132,12 @@ impl Registration {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(event);
                 }
-                Ok((moved, emptied)) if moved > 0 && (emptied || moved < requested) => {
-                    self.io.clear_readiness(event);
-                    coop.made_progress();
-                    return Poll::Ready(Ok(moved));
-                }
                 result => {
+                    if matches!(&result, Ok(output) if drained(output)) {
+                        self.io.clear_readiness(event);
+                    }
                     coop.made_progress();
-                    return Poll::Ready(result.map(|(moved, _)| moved));
+                    return Poll::Ready(result);
                 }
             }
         }
