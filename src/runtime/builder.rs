@@ -11,6 +11,7 @@ use super::handle::Handle;
 use super::io::driver::Driver;
 use super::runtime::Runtime;
 use super::scheduler::blocking::pool::PoolConfig;
+use super::scheduler::monitor;
 use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
 use super::scheduler::{worker, Config as SchedulerConfig, Scheduler};
 use crate::time::Clock;
@@ -445,6 +446,14 @@ impl Builder {
                 worker::run(&scheduler, index, deque);
                 Hooks::run(&hooks.on_thread_stop);
             })?;
+            scheduler.add_worker_thread(thread);
+        }
+        if workers > 1 {
+            // Runs no user code, so no hooks and no context.
+            let monitor_scheduler = scheduler.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("{}-monitor", self.thread_name))
+                .spawn(move || monitor::run(&monitor_scheduler))?;
             scheduler.add_worker_thread(thread);
         }
         Ok(runtime)

@@ -11,16 +11,18 @@
 //! ```
 //!
 //! Work created on a worker stays on that worker: the next-task slot makes a spawn-then-await
-//! or wake-then-yield hand over without touching shared memory, and the local deque takes the
-//! rest. Other workers steal from the deque when they run dry. The channel carries work from
+//! or wake-then-yield hand over at once, with no fence and no contended cache line, and the
+//! local deque takes the rest. Other workers steal from the deque when they run dry, and the
+//! [`monitor`] frees the slot and the deque of a worker stuck in one long poll. The channel carries work from
 //! threads outside the runtime, and it is also where idle workers park: a blocking `recv`
 //! spins briefly and then sleeps on a futex, so an idle runtime uses no CPU. Waking a parked
 //! worker for local work follows the protocol in [`idle`].
 //!
 //! The parts: [`Scheduler`] (this file) is the state all workers share, reached by the
 //! runtime's `Handle` and by every task (it is the tasks' `Schedule`); [`worker`] is the loop
-//! of one worker thread; [`current`] tells code on a worker thread which worker it is;
-//! [`idle`] counts parked and searching workers; [`metrics`] holds the per-worker counters.
+//! of one worker thread; [`slot`] is a worker's next task; [`current`] tells code on a worker
+//! thread which worker it is; [`idle`] counts parked and searching workers; [`monitor`] is the
+//! thread that watches for stuck workers; [`metrics`] holds the per-worker counters.
 //! Nothing here knows about the runtime above it: the runtime starts the threads, enters its
 //! context on them and calls [`worker::run`].
 //!
@@ -32,9 +34,9 @@
 //!    starts another poll after finishing the current one.
 //! 2. **Wake every worker.** One `Shutdown` message per worker goes on the channel; a parked
 //!    worker wakes, a busy one reads the flag. Each worker takes at most one such message.
-//! 3. **Wait for the workers.** The caller joins every worker thread. On the way out, a
-//!    worker drops its queues' references (a held task gives its `RUNNING` back first, so it
-//!    can be cancelled below). If `close` was called by a task of this very runtime (a
+//! 3. **Wait for the workers.** The caller joins every worker thread (and the monitor). On
+//!    the way out, a worker drops its queues' references (a held task gives its `RUNNING`
+//!    back first, so it can be cancelled below). If `close` was called by a task of this very runtime (a
 //!    runtime dropped from inside), it cannot wait for its own thread: it returns after step
 //!    2, and the last worker to stop performs steps 4 to 6 instead.
 //! 4. **Cancel every task.** The I/O driver is shut down first: sockets, which may outlive
@@ -44,9 +46,10 @@
 //!    spawn or look up the runtime). A task whose future another thread is dropping at that
 //!    moment (an `abort` from outside) is waited for, so every future is gone when `close`
 //!    returns.
-//! 5. **Reclaim stray queue entries.** Whatever is left in the channel and in the deques is
-//!    only references now; they are dropped. A remote push racing with this (a wake from
-//!    another thread) checks `workers_stopped` after its send and reclaims its own entry;
+//! 5. **Reclaim stray queue entries.** Whatever is left in the channel, the deques and the
+//!    slots is only references now; they are dropped. A remote push racing with this (a wake
+//!    from another thread, or the monitor freeing a slot) checks `workers_stopped` after its
+//!    send and reclaims its own entry;
 //!    sequentially consistent fences on both sides make sure that one of the two sees the
 //!    entry (see [`Scheduler::push_remote`]).
 //! 6. **Stop the blocking pool.** Jobs not started yet are cancelled; running ones are waited
@@ -58,6 +61,8 @@ pub(crate) mod current;
 pub(crate) mod idle;
 pub(crate) mod lend;
 pub(crate) mod metrics;
+pub(crate) mod monitor;
+pub(crate) mod slot;
 pub(crate) mod slow_poll;
 pub(crate) mod worker;
 
@@ -75,6 +80,8 @@ use crossbeam_utils::CachePadded;
 use self::blocking::pool::{BlockingPool, PoolConfig};
 use self::idle::Idle;
 use self::metrics::WorkerMetrics;
+use self::monitor::Monitor;
+use self::slot::Slot;
 use self::slow_poll::SlowPollConfig;
 use crate::runtime::io::driver::Driver;
 use crate::runtime::task::list::OwnedTasks;
@@ -106,8 +113,12 @@ pub(crate) struct Scheduler {
     sender: Sender<Message>,
     receiver: Receiver<Message>,
     stealers: Box<[Stealer<Notified>]>,
+    /// Each worker's next task (see [`slot`]); each on a cache line of its own, as its
+    /// worker writes it on most spawns and wakes.
+    slots: Box<[CachePadded<Slot>]>,
     owned: OwnedTasks,
     idle: Idle,
+    monitor: Monitor,
     shutdown: AtomicBool,
     /// `close` has been called (it runs once).
     closing: AtomicBool,
@@ -154,8 +165,12 @@ impl Scheduler {
             sender,
             receiver,
             stealers: deques.iter().map(Deque::stealer).collect(),
+            slots: (0..workers)
+                .map(|_| CachePadded::new(Slot::new()))
+                .collect(),
             owned: OwnedTasks::new(workers * 4),
             idle: Idle::new(),
+            monitor: Monitor::new(),
             shutdown: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             workers_stopped: AtomicBool::new(false),
@@ -173,7 +188,7 @@ impl Scheduler {
         (Arc::new(scheduler), deques)
     }
 
-    /// Records a started worker thread, for `close` to join.
+    /// Records a started worker (or monitor) thread, for `close` to join.
     pub(crate) fn add_worker_thread(&self, thread: ThreadHandle<()>) {
         self.threads
             .lock()
@@ -247,6 +262,30 @@ impl Scheduler {
     fn drain_injector(&self) {
         while let Ok(message) = self.receiver.try_recv() {
             drop(message);
+        }
+    }
+
+    /// Worker `index`'s next-task slot.
+    #[inline]
+    pub(crate) fn slot(&self, index: usize) -> &Slot {
+        &self.slots[index]
+    }
+
+    /// A worker that was counted parked (or about to park) runs again.
+    pub(crate) fn worker_unparked(&self) {
+        self.idle.unpark();
+        self.monitor.worker_woke();
+    }
+
+    /// Worker `index` has been in one poll for at least a monitor tick: moves its next task
+    /// to the injector, and wakes a parked worker for the rest of its queue (see
+    /// [`monitor`]).
+    fn free_stuck_worker(&self, index: usize) {
+        if let Some(task) = self.slots[index].steal() {
+            self.push_remote(task);
+        }
+        if !self.stealers[index].is_empty() {
+            self.notify_parked();
         }
     }
 
@@ -342,6 +381,7 @@ impl Scheduler {
         }
         // A worker blocked in the I/O driver's poll does not read the channel.
         self.io.unpark();
+        self.monitor.wake();
         if from_own_worker {
             return;
         }
@@ -390,6 +430,9 @@ impl Scheduler {
             while let Some(task) = stealer.steal().success() {
                 drop(task);
             }
+        }
+        for slot in self.slots.iter() {
+            drop(slot.steal());
         }
     }
 }

@@ -12,6 +12,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use super::current::{self, CurrentWorker};
 use super::lend::{self, Lend, Returned};
 use super::metrics::{self, WorkerMetrics};
+use super::slot::Slot;
 use super::slow_poll::SlowPoll;
 use super::{Message, Scheduler};
 use crate::runtime::coop;
@@ -52,8 +53,6 @@ fn injector_interval(elapsed: Duration, polls: u32) -> u32 {
 pub(crate) struct WorkerCore {
     scheduler: Arc<Scheduler>,
     index: usize,
-    /// The task to run next (see `push_next`).
-    next: Cell<Option<Notified>>,
     local: Deque<Notified>,
     /// The task being polled, while one is; `yield_now` compares its waker with this task's.
     current: Cell<Option<NonNull<Header>>>,
@@ -79,6 +78,12 @@ impl WorkerCore {
         self.current.get().is_some() && !self.yield_requested.get()
     }
 
+    /// The task to run next (see `push_next`).
+    #[inline]
+    fn slot(&self) -> &Slot {
+        self.scheduler.slot(self.index)
+    }
+
     #[inline]
     fn metrics(&self) -> &WorkerMetrics {
         self.scheduler.worker_metrics(self.index)
@@ -88,7 +93,7 @@ impl WorkerCore {
     /// use data the current one just touched.
     #[inline]
     pub(crate) fn push_next(&self, task: Notified) {
-        if let Some(previous) = self.next.replace(Some(task)) {
+        if let Some(previous) = self.slot().put(task) {
             self.push_back(previous);
         }
     }
@@ -127,10 +132,7 @@ impl WorkerCore {
     /// Whether this worker has queued work, besides the task it runs next, that another
     /// worker could take.
     fn has_other_work(&self) -> bool {
-        let lifo = self.next.take();
-        let queued = self.local.len() + usize::from(lifo.is_some());
-        self.next.set(lifo);
-        queued > 1
+        self.local.len() + usize::from(self.slot().is_full()) > 1
     }
 
     /// Behind everything already queued here, where idle workers can steal it.
@@ -206,7 +208,6 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
     let core = WorkerCore {
         scheduler: scheduler.clone(),
         index,
-        next: Cell::new(None),
         local,
         current: Cell::new(None),
         yield_requested: Cell::new(false),
@@ -221,7 +222,7 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
     // Queued tasks are cancelled by the shutdown; their queue references just go. A held
     // entry first gives its task's RUNNING flag back, so that the shutdown cancels that task
     // too, inside the runtime's context once every worker has stopped.
-    drop(core.next.take());
+    drop(core.slot().take());
     while let Some(task) = core.local.pop() {
         drop(task.into_unheld());
     }
@@ -392,7 +393,7 @@ impl Worker<'_> {
     }
 
     fn next_local(&mut self) -> Option<Notified> {
-        if let Some(task) = self.core.next.take() {
+        if let Some(task) = self.core.slot().take() {
             if self.lifo_streak < MAX_LIFO_STREAK {
                 self.lifo_streak += 1;
                 return Some(task);
@@ -511,7 +512,7 @@ impl Worker<'_> {
             self.searching = false;
             scheduler.idle.announce_parked();
             if scheduler.has_work() {
-                scheduler.idle.unpark();
+                scheduler.worker_unparked();
                 continue;
             }
             // Tests only: a paused clock jumps to its next timer when the whole runtime is
@@ -519,7 +520,7 @@ impl Worker<'_> {
             let idle =
                 || scheduler.idle.num_parked() == scheduler.num_workers() && !scheduler.has_work();
             if scheduler.clock.auto_advance(idle) {
-                scheduler.idle.unpark();
+                scheduler.worker_unparked();
                 if let Some(task) = self.next_local() {
                     return Some(task);
                 }
@@ -535,7 +536,7 @@ impl Worker<'_> {
                 continue;
             }
             let message = self.wait_for_message(scheduler);
-            scheduler.idle.unpark();
+            scheduler.worker_unparked();
             self.busy_since = Instant::now();
             core.metrics()
                 .set_busy_since(&scheduler.epoch, self.busy_since);
@@ -577,7 +578,7 @@ impl Worker<'_> {
         let parked_here = scheduler.io.park(
             // The last look at the queues, now that wakers can see this worker in the poll.
             || !scheduler.has_work() && !scheduler.is_shutdown(),
-            || scheduler.idle.unpark(),
+            || scheduler.worker_unparked(),
         );
         if parked_here {
             self.busy_since = Instant::now();

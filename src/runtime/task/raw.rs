@@ -28,9 +28,18 @@ unsafe impl Send for Notified {}
 const HELD: usize = 1;
 
 impl Notified {
-    /// Takes over one reference of the task at `ptr`.
+    /// Takes over one reference of the task at `ptr` (a header pointer, or what
+    /// [`Notified::into_raw`] returned).
     pub(crate) fn from_raw(ptr: NonNull<Header>) -> Notified {
         Notified(ptr)
+    }
+
+    /// Gives up this reference as a pointer that [`Notified::from_raw`] turns back into the
+    /// same `Notified` (held or not: the mark stays in the pointer).
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        let ptr = self.0;
+        std::mem::forget(self);
+        ptr
     }
 
     /// Takes over one reference of the task at `ptr` and the `RUNNING` flag, which the

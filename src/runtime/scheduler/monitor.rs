@@ -1,0 +1,152 @@
+//! The monitor: a thread that frees the work queued behind a worker stuck in one long poll.
+//!
+//! A task that blocks its worker (a synchronous lock, a long computation) delays whatever
+//! waits in that worker's queues. Idle workers steal from the deque on their own, but only
+//! when they are awake and looking, and nobody else may look in a worker's next-task slot
+//! (see [`slot`](super::slot)), where the task just spawned or woken by the blocking one sits.
+//! So while any worker is busy, the monitor looks at every worker once per [`TICK`]: a worker
+//! whose poll count has not moved since the last look has been in the same poll for at least
+//! a tick. The monitor then moves that worker's next task to the injector, which wakes a
+//! parked worker to run it, and, if the stuck worker's deque holds tasks, wakes a parked
+//! worker to steal them.
+//!
+//! The workers pay nothing for this on their fast paths: the poll count is the metrics
+//! counter they keep anyway, and the slot's hand-off stays a plain store and a swap.
+//!
+//! When every worker is parked there is nothing to watch, and the monitor *dozes*: it parks
+//! without a timeout, so an idle runtime costs no CPU. A worker that stops being parked wakes
+//! it. The race to rule out is the usual one, and so is the cure: the monitor announces that
+//! it dozes, fences, then checks that every worker is still parked; a waking worker gives
+//! back its parked count, fences, then looks for a dozing monitor. One of the two sees the
+//! other (checked under loom below).
+
+use std::sync::OnceLock;
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use super::Scheduler;
+use crate::loom::sync::atomic::{fence, AtomicBool, Ordering};
+
+/// How often the monitor looks at busy workers: a task waits behind a stuck worker for at
+/// most about two ticks from the start of the poll that blocks it.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// The part of the monitor that the workers reach, to wake it.
+pub(crate) struct Monitor {
+    /// The monitor parks without a timeout: every worker was parked when it last looked.
+    dozing: AtomicBool,
+    /// The monitor's thread, once it runs (a runtime with one worker has none).
+    thread: OnceLock<Thread>,
+}
+
+impl Monitor {
+    pub(crate) fn new() -> Monitor {
+        Monitor {
+            dozing: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        }
+    }
+
+    /// A worker stopped being parked (after giving back its parked count): wakes the
+    /// monitor if it dozes.
+    #[inline]
+    pub(crate) fn worker_woke(&self) {
+        if self.must_wake() {
+            self.wake();
+        }
+    }
+
+    /// Wakes the monitor thread, to watch again or to see the shutdown.
+    pub(crate) fn wake(&self) {
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+
+    /// Whether the monitor dozes and this caller is the one to wake it.
+    fn must_wake(&self) -> bool {
+        // Orders the caller's parked-count update before the load; pairs with the fence in
+        // `announce_doze`.
+        fence(Ordering::SeqCst);
+        self.dozing.load(Ordering::Relaxed) && self.dozing.swap(false, Ordering::Relaxed)
+    }
+
+    /// The monitor is about to doze: announce it, then the caller checks once more that
+    /// every worker is parked, and dozes only if so.
+    fn announce_doze(&self) {
+        self.dozing.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    }
+
+    fn end_doze(&self) {
+        self.dozing.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The monitor thread's loop, until the scheduler shuts down.
+pub(crate) fn run(scheduler: &Scheduler) {
+    let monitor = &scheduler.monitor;
+    let _ = monitor.thread.set(thread::current());
+    let workers = scheduler.num_workers();
+    let polls = |index: usize| {
+        scheduler
+            .worker_metrics(index)
+            .polls
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let mut last_polls: Vec<u64> = (0..workers).map(polls).collect();
+    while !scheduler.is_shutdown() {
+        if scheduler.idle.num_parked() == workers {
+            monitor.announce_doze();
+            if scheduler.idle.num_parked() == workers && !scheduler.is_shutdown() {
+                thread::park();
+            }
+            monitor.end_doze();
+            for (index, last) in last_polls.iter_mut().enumerate() {
+                *last = polls(index);
+            }
+            continue;
+        }
+        thread::park_timeout(TICK);
+        for (index, last) in last_polls.iter_mut().enumerate() {
+            let now = polls(index);
+            let stuck = now == *last;
+            *last = now;
+            if stuck {
+                scheduler.free_stuck_worker(index);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    use super::Monitor;
+    use crate::runtime::scheduler::idle::Idle;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// The one worker wakes up while the monitor decides to doze: either the monitor sees
+    /// the worker awake (and watches on), or the worker sees it dozing (and wakes it).
+    #[test]
+    fn a_waking_worker_never_leaves_the_monitor_dozing() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new());
+            let monitor = Arc::new(Monitor::new());
+            idle.start_searching();
+            idle.announce_parked();
+
+            let worker = {
+                let (idle, monitor) = (idle.clone(), monitor.clone());
+                thread::spawn(move || {
+                    idle.unpark();
+                    monitor.must_wake()
+                })
+            };
+            monitor.announce_doze();
+            let dozes = idle.num_parked() == 1;
+            let woken = worker.join().unwrap();
+            assert!(!dozes || woken, "the monitor dozes while a worker runs");
+        });
+    }
+}
