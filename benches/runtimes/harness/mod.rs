@@ -81,6 +81,12 @@ pub(crate) fn run(args: impl IntoIterator<Item = String>) {
     let run_start = Instant::now();
     let mut names: Vec<&'static str> = vec![FIBER];
     names.extend(PEERS);
+    // Before any runtime starts, and so before any thread that could exit in the window.
+    let idle_floor = config
+        .only
+        .contains(&Workload::IdleCpu)
+        .then(workloads::idle_floor)
+        .flatten();
     let mut contenders: Vec<(&'static str, Option<Entrant>)> = names
         .iter()
         .map(|&name| (name, Some(start(name, config.threads))))
@@ -90,7 +96,10 @@ pub(crate) fn run(args: impl IntoIterator<Item = String>) {
             contenders.push((extra, Some(start(extra, config.threads))));
         }
     }
-    let mut results = Results::default();
+    let mut results = Results {
+        idle_floor,
+        ..Results::default()
+    };
     let mut csv = String::from("runtime,workload,threads,round,ms\n");
     println!(
         "fiber benchmark: {} worker threads, {} rounds (+1 warm-up), watchdog {:?} per round",

@@ -426,6 +426,16 @@ pub(crate) fn idle_cpu<R: BenchRuntime>(runtime: &R) -> Option<f64> {
     // Wake the workers once, so the window sees them going idle from a busy state.
     runtime.block_on(runtime.spawner().spawn_join(async {}));
     thread::sleep(Duration::from_millis(50));
+    idle_window_cpu()
+}
+
+/// [`idle_cpu`]'s window with no runtime running: what the measuring costs by itself.
+pub(crate) fn idle_floor() -> Option<f64> {
+    idle_window_cpu()
+}
+
+/// The CPU the process uses over [`IDLE_WINDOW`], in percent of one core.
+fn idle_window_cpu() -> Option<f64> {
     let before = process_cpu_time()?;
     thread::sleep(IDLE_WINDOW);
     let after = process_cpu_time()?;
