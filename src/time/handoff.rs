@@ -62,7 +62,7 @@ fn tick_of(word: u64) -> u64 {
 }
 
 impl Handoff {
-    pub(super) const fn new() -> Handoff {
+    pub(super) fn new() -> Handoff {
         Handoff {
             word: AtomicU64::new(THREAD_DRIVES),
         }
@@ -269,17 +269,19 @@ mod tests {
 
     #[test]
     fn only_one_poller_holds_the_role() {
-        let handoff = Handoff::new();
-        assert!(!handoff.is_held());
-        assert!(handoff.claim());
-        assert!(!handoff.claim());
-        assert_eq!(handoff.lower(5), Lowered::Covered);
-        handoff.begin_scan();
-        assert!(handoff.try_sleep(Some(7)));
-        assert_eq!(handoff.lower(9), Lowered::Covered);
-        assert_eq!(handoff.lower(3), Lowered::WakeHolder);
-        assert_eq!(handoff.lower(3), Lowered::Covered);
-        handoff.release();
-        assert_eq!(handoff.lower(1), Lowered::NotHeld);
+        model(|| {
+            let handoff = Handoff::new();
+            assert!(!handoff.is_held());
+            assert!(handoff.claim());
+            assert!(!handoff.claim());
+            assert_eq!(handoff.lower(5), Lowered::Covered);
+            handoff.begin_scan();
+            assert!(handoff.try_sleep(Some(7)));
+            assert_eq!(handoff.lower(9), Lowered::Covered);
+            assert_eq!(handoff.lower(3), Lowered::WakeHolder);
+            assert_eq!(handoff.lower(3), Lowered::Covered);
+            handoff.release();
+            assert_eq!(handoff.lower(1), Lowered::NotHeld);
+        });
     }
 }
