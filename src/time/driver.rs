@@ -1,4 +1,5 @@
-//! The timer driver: one global thread that fires due timers.
+//! The timer driver: one global thread that fires due timers (unless an I/O poller drives
+//! them: see `poller.rs`).
 //!
 //! The driver is started by the first timer that needs it. Timers live in a few shards, each
 //! a [`Wheel`] behind a mutex of its own; a thread registers its timers in the shard it was

@@ -72,6 +72,11 @@
 // the due timers of their own shard whenever they look at the injector and before they
 // look for work elsewhere, so a woken task is queued on the worker that fired its timer.
 //
+// A worker blocked in its runtime's OS poll may take over from the timer thread: it bounds
+// the poll by the earliest deadline and fires due timers when it wakes, and then the timer
+// thread does not wake for the timers of that runtime's workers (see `poller.rs` for the
+// hand-off, `handoff.rs` for its protocol and loom model).
+//
 // A polled `Sleep` takes a slot (a generation counter and the waker) from its shard's free
 // list, which refills from and spills to one process-wide pool; the driver frees slots the
 // pool did not need for two whole seconds, beyond a reserve. When a timer falls due, the
