@@ -393,3 +393,54 @@ fn a_waker_outliving_its_thread_wakes_the_next_thread_harmlessly() {
         drop(stale);
     });
 }
+
+#[test]
+fn a_ready_block_on_has_the_runtime_context_for_spawn_and_handle_current() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let mut handles = Vec::new();
+        for i in 0..100u64 {
+            // Each of these completes in its first poll, which must run inside the context.
+            assert_eq!(rt.block_on(std::future::ready(i)), i);
+            handles.push(rt.block_on(async move { fiber::spawn(async move { i }) }));
+            handles.push(rt.block_on(async move { fiber::spawn(async move { i * 2 }) }));
+            let found = rt.block_on(async { fiber::Handle::try_current().is_ok() });
+            assert!(found, "Handle::current failed inside a ready block_on");
+        }
+        let sum: u64 = rt.block_on(async {
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 3 * 4950);
+        assert!(
+            fiber::Handle::try_current().is_err(),
+            "the context leaked out"
+        );
+        let global = fiber::block_on(async { fiber::spawn(async { 5 }) });
+        assert_eq!(fiber::block_on(global).unwrap(), 5);
+    });
+}
+
+#[test]
+fn a_wake_from_another_thread_during_the_first_poll_is_not_lost() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        for _ in 0..200 {
+            let mut polls = 0;
+            let output = rt.block_on(std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    // Woken by another thread while this first poll still runs.
+                    let waker = cx.waker().clone();
+                    std::thread::spawn(move || waker.wake()).join().unwrap();
+                    return Poll::Pending;
+                }
+                Poll::Ready(polls)
+            }));
+            assert_eq!(output, 2);
+        }
+    });
+}
