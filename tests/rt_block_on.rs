@@ -402,8 +402,8 @@ fn a_ready_block_on_has_the_runtime_context_for_spawn_and_handle_current() {
         for i in 0..100u64 {
             // Each of these completes in its first poll, which must run inside the context.
             assert_eq!(rt.block_on(std::future::ready(i)), i);
-            handles.push(rt.block_on(async move { fiber::spawn(async move { i }) }));
-            handles.push(rt.block_on(async move { fiber::spawn(async move { i * 2 }) }));
+            handles.push(rt.block_on(spawn_in_first_poll(i)));
+            handles.push(rt.block_on(spawn_in_first_poll(i * 2)));
             let found = rt.block_on(async { fiber::Handle::try_current().is_ok() });
             assert!(found, "Handle::current failed inside a ready block_on");
         }
@@ -419,9 +419,18 @@ fn a_ready_block_on_has_the_runtime_context_for_spawn_and_handle_current() {
             fiber::Handle::try_current().is_err(),
             "the context leaked out"
         );
-        let global = fiber::block_on(async { fiber::spawn(async { 5 }) });
+        let global = fiber::block_on(spawn_in_first_poll(5));
         assert_eq!(fiber::block_on(global).unwrap(), 5);
     });
+}
+
+/// A future that spawns a task returning `value` and completes in its first poll.
+fn spawn_in_first_poll(value: u64) -> impl Future<Output = fiber::JoinHandle<u64>> {
+    let mut value = Some(value);
+    std::future::poll_fn(move |_| {
+        let value = value.take().expect("polled after completion");
+        Poll::Ready(fiber::spawn(async move { value }))
+    })
 }
 
 #[test]
