@@ -393,3 +393,63 @@ fn a_waker_outliving_its_thread_wakes_the_next_thread_harmlessly() {
         drop(stale);
     });
 }
+
+#[test]
+fn a_ready_block_on_has_the_runtime_context_for_spawn_and_handle_current() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        let mut handles = Vec::new();
+        for i in 0..100u64 {
+            // Each of these completes in its first poll, which must run inside the context.
+            assert_eq!(rt.block_on(std::future::ready(i)), i);
+            handles.push(rt.block_on(spawn_in_first_poll(i)));
+            handles.push(rt.block_on(spawn_in_first_poll(i * 2)));
+            let found = rt.block_on(async { fiber::Handle::try_current().is_ok() });
+            assert!(found, "Handle::current failed inside a ready block_on");
+        }
+        let sum: u64 = rt.block_on(async {
+            let mut sum = 0;
+            for handle in handles {
+                sum += handle.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 3 * 4950);
+        assert!(
+            fiber::Handle::try_current().is_err(),
+            "the context leaked out"
+        );
+        let global = fiber::block_on(spawn_in_first_poll(5));
+        assert_eq!(fiber::block_on(global).unwrap(), 5);
+    });
+}
+
+/// A future that spawns a task returning `value` and completes in its first poll.
+fn spawn_in_first_poll(value: u64) -> impl Future<Output = fiber::JoinHandle<u64>> {
+    let mut value = Some(value);
+    std::future::poll_fn(move |_| {
+        let value = value.take().expect("polled after completion");
+        Poll::Ready(fiber::spawn(async move { value }))
+    })
+}
+
+#[test]
+fn a_wake_from_another_thread_during_the_first_poll_is_not_lost() {
+    watchdog(|| {
+        let rt = fiber::Runtime::new().unwrap();
+        for _ in 0..200 {
+            let mut polls = 0;
+            let output = rt.block_on(std::future::poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    // Woken by another thread while this first poll still runs.
+                    let waker = cx.waker().clone();
+                    std::thread::spawn(move || waker.wake()).join().unwrap();
+                    return Poll::Pending;
+                }
+                Poll::Ready(polls)
+            }));
+            assert_eq!(output, 2);
+        }
+    });
+}

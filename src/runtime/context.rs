@@ -170,8 +170,23 @@ impl Drop for BlockOnGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // `entered` was false: `enter_block_on` checked.
-        restore(self.scheduler, false);
+        if self.scheduler.is_null() {
+            // The common case, a `block_on` outside any runtime, puts back a constant rather
+            // than the saved pointer: the next `block_on`'s read of the context then does not
+            // wait on this one's writes, which would make a loop of short `block_on`s (each
+            // reading what the last one wrote back) a chain of dependent memory accesses.
+            restore(ptr::null(), false);
+        } else {
+            restore_saved(self.scheduler);
+        }
     }
+}
+
+/// [`restore`] of a saved runtime, kept out of line so that the compiler does not merge it
+/// with the null case above (which would bring back the dependency that case avoids).
+#[inline(never)]
+fn restore_saved(scheduler: *const Scheduler) {
+    restore(scheduler, false);
 }
 
 /// Enters a runtime for a `block_on`, panicking if this thread is already inside one. The

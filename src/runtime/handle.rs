@@ -182,6 +182,7 @@ impl Handle {
     /// let rt = fiber::Runtime::new().unwrap();
     /// assert_eq!(rt.handle().block_on(async { 1 + 1 }), 2);
     /// ```
+    #[inline]
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _context = context::enter_block_on(&self.scheduler);

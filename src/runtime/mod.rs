@@ -136,6 +136,7 @@ where
 /// });
 /// assert_eq!(value, 2);
 /// ```
+#[inline]
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     global().block_on(future)

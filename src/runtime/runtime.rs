@@ -80,6 +80,7 @@ impl Runtime {
     /// let rt = fiber::Runtime::new().unwrap();
     /// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
     /// ```
+    #[inline]
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)

@@ -13,7 +13,7 @@
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
 use super::coop;
@@ -45,6 +45,9 @@ pub(crate) fn block_on<F: Future>(
     run(parker, future, runtime)
 }
 
+/// Polls once in line, so that a future that is ready at once (the common case for a
+/// `block_on` in a loop) costs no more than its poll and the marks around it; only a future
+/// that returns `Pending` goes on to the loop, out of line.
 #[inline]
 fn run<F: Future>(
     parker: &'static Parker,
@@ -57,20 +60,36 @@ fn run<F: Future>(
     // cannot see through: leaving it undropped saves that call on every `block_on`.
     let waker = ManuallyDrop::new(parker.waker());
     let mut cx = Context::from_waker(&waker);
+    if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+        return output;
+    }
+    wait_and_poll(parker, future, &mut cx, runtime)
+}
+
+/// The rest of [`run`] once the first poll returned `Pending`: waits for a wake, polls
+/// again, until the future completes.
+#[inline(never)]
+fn wait_and_poll<F: Future>(
+    parker: &'static Parker,
+    mut future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    runtime: Option<(&Scheduler, &BlockerGuard<'_>)>,
+) -> F::Output {
     loop {
-        if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(&mut cx)) {
-            return output;
-        }
-        if parker.take_woken_in_poll() {
-            continue;
-        }
-        match runtime {
-            Some((scheduler, blocker)) if blocker.is_counted() => wait_counted(parker, scheduler),
-            _ => {
-                while !parker.take_notified() {
-                    parker.park();
+        if !parker.take_woken_in_poll() {
+            match runtime {
+                Some((scheduler, blocker)) if blocker.is_counted() => {
+                    wait_counted(parker, scheduler)
+                }
+                _ => {
+                    while !parker.take_notified() {
+                        parker.park();
+                    }
                 }
             }
+        }
+        if let Poll::Ready(output) = coop::budget(|| future.as_mut().poll(cx)) {
+            return output;
         }
     }
 }

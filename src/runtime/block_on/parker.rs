@@ -117,16 +117,16 @@ impl Parker {
         self.polling.load(Ordering::Relaxed)
     }
 
-    /// Marks the thread's `block_on` as running until the guard drops (see `polling`).
+    /// Marks the thread's `block_on` as running until the guard drops (see `polling`). The
+    /// flag is clear: `block_on` takes a parker of its own when it finds it set.
     #[inline]
     pub(super) fn enter_polling(&self) -> Polling<'_> {
-        // Load and store, not a swap: only this thread writes the flag.
-        let was_polling = self.polling.load(Ordering::Relaxed);
+        debug_assert!(
+            !self.is_polling(),
+            "a parker polls one `block_on` at a time"
+        );
         self.polling.store(true, Ordering::Relaxed);
-        Polling {
-            parker: self,
-            was_polling,
-        }
+        Polling { parker: self }
     }
 }
 
@@ -140,15 +140,12 @@ impl ParkedThread for Parker {
 /// set.
 pub(super) struct Polling<'a> {
     parker: &'a Parker,
-    was_polling: bool,
 }
 
 impl Drop for Polling<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.parker
-            .polling
-            .store(self.was_polling, Ordering::Relaxed);
+        self.parker.polling.store(false, Ordering::Relaxed);
     }
 }
 
