@@ -91,6 +91,7 @@ impl BenchRuntime for Fiber {
         self.0.handle().clone()
     }
 
+    #[inline] // every runtime alike: `block_on_ready` times the call, not the wrapper
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.0.block_on(future)
     }
@@ -149,6 +150,7 @@ impl BenchRuntime for Tokio {
         self.0.handle().clone()
     }
 
+    #[inline] // every runtime alike: `block_on_ready` times the call, not the wrapper
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.0.block_on(future)
     }
@@ -229,6 +231,7 @@ impl BenchRuntime for Smol {
         self.executor.clone()
     }
 
+    #[inline] // every runtime alike: `block_on_ready` times the call, not the wrapper
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         futures_lite::future::block_on(future)
     }
@@ -280,6 +283,7 @@ impl BenchRuntime for FuturesPool {
         self.0.clone()
     }
 
+    #[inline] // every runtime alike: `block_on_ready` times the call, not the wrapper
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         futures::executor::block_on(future)
     }
