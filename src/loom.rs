@@ -10,7 +10,7 @@ pub(crate) mod sync {
     pub(crate) use std::sync::{Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{fence, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
     }
 }
 
@@ -19,7 +19,7 @@ pub(crate) mod sync {
     pub(crate) use loom::sync::{Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{fence, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
     }
 }
 
