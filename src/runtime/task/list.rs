@@ -2,13 +2,15 @@
 //! even tasks that are reachable only through a waker stored somewhere else.
 //!
 //! It is split into shards by task address, so that spawns and completions on different
-//! workers rarely meet on one lock. Each shard is a slab: a vector of task pointers, with a
-//! stack of the free slots' indices. A task keeps its slot's index in its header (4 bytes,
-//! beside the state word), so that leaving the list on completion is a lookup, not a search,
-//! and the list costs one pointer per unfinished task (and a 4-byte index per free slot),
-//! where an intrusive doubly linked list would cost two pointers in every task's header.
-//! A shard's vectors grow like any vector and are freed whenever the shard is empty, so a
-//! burst of tasks does not keep their slots for the runtime's whole life.
+//! workers rarely meet on one lock. Each shard is a slab: task pointers in fixed-size chunks,
+//! with a stack of the free slots' indices. A task keeps its slot's index in its header (4
+//! bytes, beside the state word), so that leaving the list on completion is a lookup, not a
+//! search, and the list costs one pointer per unfinished task (and a 4-byte index per free
+//! slot), where an intrusive doubly linked list would cost two pointers in every task's
+//! header. Chunks rather than one vector: growing never copies the slots under the lock, and
+//! a shard holds at most one partly used chunk beyond what its tasks need. A shard's memory
+//! beyond its first chunk is freed whenever the shard is empty, so a burst of tasks does not
+//! keep its slots for the runtime's whole life.
 //!
 //! The lock is held for a few reads and writes on spawn and on completion only; polling and
 //! waking never take it.
@@ -25,10 +27,19 @@ use crate::loom::sync::{Mutex, MutexGuard};
 /// many slots.
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
+/// Slots per chunk of a shard's slab.
+const CHUNK: usize = 256;
+
+type Chunk = Box<[Option<NonNull<Header>>; CHUNK]>;
+
 struct ListShard {
-    /// The tasks, each at the index stored in its header; `None` marks a free slot.
-    slots: Vec<Option<NonNull<Header>>>,
-    /// The indices of the free slots in `slots`.
+    /// The tasks, each at the index stored in its header (slot `i` is entry `i % CHUNK` of
+    /// chunk `i / CHUNK`); `None` marks a free slot.
+    chunks: Vec<Chunk>,
+    /// How many slots were ever handed out since the shard was last empty: the slots from
+    /// here on are unused, and not in `free`.
+    used: usize,
+    /// The indices of the free slots below `used`.
     free: Vec<u32>,
     /// The number of tasks in `slots`.
     len: usize,
@@ -40,8 +51,40 @@ struct ListShard {
 // under the shard's lock.
 unsafe impl Send for ListShard {}
 
-/// Shards whose vectors hold at most this many slots keep them when they become empty.
-const KEEP_SLOTS: usize = 64;
+impl ListShard {
+    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<NonNull<Header>>> {
+        let slot = slot as usize;
+        let chunk = self.chunks.get_mut(slot / CHUNK)?;
+        Some(&mut chunk[slot % CHUNK])
+    }
+
+    /// A slot for a new task: a free one, or the next unused one.
+    fn take_slot(&mut self) -> u32 {
+        if let Some(slot) = self.free.pop() {
+            return slot;
+        }
+        let slot = u32::try_from(self.used)
+            .ok()
+            .filter(|&slot| slot != NO_SLOT)
+            .expect("more than 4 billion unfinished tasks in one shard");
+        if self.used == self.chunks.len() * CHUNK {
+            self.chunks.push(Box::new([None; CHUNK]));
+        }
+        self.used += 1;
+        slot
+    }
+
+    /// The last task left: every slot is free, so the shard starts over, keeping one chunk.
+    fn reset(&mut self) {
+        self.chunks.truncate(1);
+        self.used = 0;
+        if self.free.capacity() > CHUNK {
+            self.free = Vec::new();
+        } else {
+            self.free.clear();
+        }
+    }
+}
 
 /// The runtime's owner list. See the module docs.
 pub(crate) struct OwnedTasks {
@@ -58,7 +101,8 @@ impl OwnedTasks {
             shards: (0..shards)
                 .map(|_| {
                     CachePadded::new(Mutex::new(ListShard {
-                        slots: Vec::new(),
+                        chunks: Vec::new(),
+                        used: 0,
                         free: Vec::new(),
                         len: 0,
                         closed: false,
@@ -88,20 +132,8 @@ impl OwnedTasks {
         if shard.closed {
             return Err(task);
         }
-        let slot = match shard.free.pop() {
-            Some(slot) => {
-                shard.slots[slot as usize] = Some(ptr);
-                slot
-            }
-            None => {
-                let slot = u32::try_from(shard.slots.len())
-                    .ok()
-                    .filter(|&slot| slot != NO_SLOT)
-                    .expect("more than 4 billion unfinished tasks in one shard");
-                shard.slots.push(Some(ptr));
-                slot
-            }
-        };
+        let slot = shard.take_slot();
+        *shard.slot_mut(slot).expect("a slot taken is in a chunk") = Some(ptr);
         // SAFETY: we hold the shard lock, which guards the index of every task in it and of
         // this one, which joins it.
         unsafe { set_slot(ptr, slot) };
@@ -119,19 +151,15 @@ impl OwnedTasks {
         // A task that is not in the list has no slot, or (taken by shutdown) a slot that the
         // emptied shard no longer has. A slot of its shard that holds this very pointer can
         // only be its own: no other live task has its address.
-        match shard.slots.get_mut(slot as usize) {
+        match shard.slot_mut(slot) {
             Some(entry) if *entry == Some(ptr) => *entry = None,
             _ => return None,
         }
         // SAFETY: as above.
         unsafe { set_slot(ptr, NO_SLOT) };
         shard.len -= 1;
-        if shard.len == 0 && shard.slots.len() > KEEP_SLOTS {
-            shard.slots = Vec::new();
-            shard.free = Vec::new();
-        } else if shard.len == 0 {
-            shard.slots.clear();
-            shard.free.clear();
+        if shard.len == 0 {
+            shard.reset();
         } else {
             shard.free.push(slot);
         }
@@ -147,8 +175,15 @@ impl OwnedTasks {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             shard.closed = true;
             shard.free = Vec::new();
+            shard.used = 0;
             shard.len = 0;
-            for ptr in std::mem::take(&mut shard.slots).into_iter().flatten() {
+            let chunks = std::mem::take(&mut shard.chunks);
+            for ptr in chunks
+                .iter()
+                .flat_map(|chunk| chunk.iter())
+                .flatten()
+                .copied()
+            {
                 // SAFETY: under the shard lock; the task is alive because the list holds a
                 // reference, which moves into the returned `Task`.
                 unsafe { set_slot(ptr, NO_SLOT) };

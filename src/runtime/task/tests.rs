@@ -572,6 +572,59 @@ fn an_output_is_dropped_once_whether_taken_left_unread_or_detached() {
     });
 }
 
+/// Spawns `count` tasks that wait forever, each holding a guard of `drops`, and polls them.
+#[cfg(not(loom))]
+fn spawn_waiting(
+    scheduler: &TestScheduler,
+    drops: &DropCounter,
+    count: usize,
+) -> Vec<JoinHandle<()>> {
+    let handles = (0..count)
+        .map(|_| {
+            let guard = drops.guard();
+            scheduler.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            })
+        })
+        .collect();
+    scheduler.run_until_idle();
+    handles
+}
+
+// Several chunks of the owner list's slab, completed out of order: every slot freed is found
+// again, taken by one task at a time, and nothing is left for the shutdown to miss.
+#[cfg(not(loom))]
+#[test]
+fn the_owner_list_reuses_freed_slots_and_its_shutdown_finds_every_task() {
+    let scheduler = TestScheduler::new();
+    let drops = DropCounter::new();
+    let first = spawn_waiting(&scheduler, &drops, 700);
+    assert_eq!(scheduler.0.owned.len(), 700);
+    for handle in first.iter().step_by(2) {
+        handle.abort();
+    }
+    assert_eq!((scheduler.0.owned.len(), drops.count()), (350, 350));
+
+    let second = spawn_waiting(&scheduler, &drops, 400);
+    assert_eq!(scheduler.0.owned.len(), 750);
+    for handle in first.iter().chain(&second) {
+        handle.abort();
+    }
+    assert_eq!((scheduler.0.owned.len(), drops.count()), (0, 1100));
+
+    // Emptied, the list starts over.
+    let third = spawn_waiting(&scheduler, &drops, 300);
+    assert_eq!(scheduler.0.owned.len(), 300);
+    third[299].abort();
+    scheduler.shutdown();
+    assert_eq!((scheduler.0.owned.len(), drops.count()), (0, 1400));
+    for handle in first.into_iter().chain(second).chain(third) {
+        let mut handle = handle;
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    }
+}
+
 #[cfg(not(loom))]
 #[test]
 #[should_panic(expected = "`JoinHandle` polled after it returned `Poll::Ready`")]
