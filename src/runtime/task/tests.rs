@@ -572,6 +572,30 @@ fn an_output_is_dropped_once_whether_taken_left_unread_or_detached() {
     });
 }
 
+#[test]
+fn a_join_handle_polled_with_another_waker_wakes_only_the_last_one() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let slot = Arc::new(Mutex::new(None));
+        let mut handle = scheduler.spawn(wait_for(ready.clone(), slot.clone()));
+        scheduler.run_until_idle();
+        let (first, first_waker) = flag_waker();
+        let (second, second_waker) = flag_waker();
+        for waker in [&first_waker, &first_waker, &second_waker] {
+            let poll = Pin::new(&mut handle).poll(&mut Context::from_waker(waker));
+            assert!(poll.is_pending());
+        }
+        release_from_thread(ready, 7, slot).join().unwrap();
+        scheduler.run_until_idle();
+        let woken = |flag: &Flag| flag.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(!woken(&first) && woken(&second));
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Ok(7))));
+        drop(handle);
+        scheduler.shutdown();
+    });
+}
+
 /// Spawns `count` tasks that wait forever, each holding a guard of `drops`, and polls them.
 #[cfg(not(loom))]
 fn spawn_waiting(
