@@ -386,6 +386,36 @@ fn join_waker_registered_while_the_task_completes_is_woken_or_sees_the_output() 
 }
 
 #[test]
+fn join_waker_replaced_while_the_task_completes_wakes_the_new_one_or_sees_the_output() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let mut handle = scheduler.spawn(async { 3 });
+        let (first, first_waker) = flag_waker();
+        assert!(Pin::new(&mut handle)
+            .poll(&mut Context::from_waker(&first_waker))
+            .is_pending());
+        let joiner = thread::spawn(move || {
+            let (woken, waker) = flag_waker();
+            match Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(result) => {
+                    assert_eq!(result.unwrap(), 3);
+                    None
+                }
+                Poll::Pending => Some((woken, handle)),
+            }
+        });
+        scheduler.run_until_idle();
+        let replaced = joiner.join().unwrap();
+        if let Some((woken, mut handle)) = replaced {
+            assert!(woken.0.load(std::sync::atomic::Ordering::SeqCst));
+            assert!(!first.0.load(std::sync::atomic::Ordering::SeqCst));
+            assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(3));
+        }
+        scheduler.shutdown();
+    });
+}
+
+#[test]
 fn the_last_waker_dropped_frees_the_task() {
     model(|| {
         let scheduler = TestScheduler::new();
