@@ -208,7 +208,7 @@ fn draw_bytes(
             _ => String::new(),
         })
         .x_label_style(("sans-serif", 16))
-        .y_desc("bytes (line: the 64 B goal)")
+        .y_desc("bytes (line: the 48 B goal)")
         .y_label_style(("sans-serif", 14))
         .draw()?;
     chart.draw_series(bars.iter().map(|&(index, value)| {
@@ -226,7 +226,7 @@ fn draw_bytes(
         )
     }))?;
     chart.draw_series(std::iter::once(PathElement::new(
-        vec![(0, 64.0), (names.len() as i32 * 4, 64.0)],
+        vec![(0, 48.0), (names.len() as i32 * 4, 48.0)],
         BLACK.stroke_width(1),
     )))?;
     root.present()?;

@@ -9,7 +9,7 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 use super::error::JoinError;
-use super::list::Links;
+use super::list::NO_SLOT;
 use super::state::State;
 use super::Schedule;
 use crate::loom::cell::UnsafeCell;
@@ -19,12 +19,16 @@ use crate::loom::cell::UnsafeCell;
 /// [`Vtable`], which were instantiated for that `F` and `S`.
 pub(crate) struct Header {
     pub(crate) state: State,
+    /// The task's index in its shard of the owner list ([`NO_SLOT`] when in none);
+    /// only touched under that shard's lock.
+    pub(crate) owner_slot: UnsafeCell<u32>,
     pub(crate) vtable: &'static Vtable,
     /// The waker of whoever awaits the `JoinHandle`; who may touch it is governed by the
-    /// `JOIN_WAKER` flag (see [`state`](super::state)).
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
-    /// Position in the runtime's owner list; only touched under that list's lock.
-    pub(crate) links: UnsafeCell<Links>,
+    /// `JOIN_WAKER` flag (see [`state`](super::state)). Boxed, so that it takes one word in
+    /// every task rather than two: most tasks are never awaited before they finish (or are
+    /// detached), and those that are pay one small allocation, reused when the handle is
+    /// polled again with another waker.
+    pub(crate) join_waker: UnsafeCell<Option<Box<Waker>>>,
 }
 
 /// The operations that need to know the future's concrete type.
@@ -77,18 +81,31 @@ pub(crate) struct Running<F> {
 ///
 /// ```text
 ///  offset  size  field
-///       0     8  header.state        the state word: flags and the reference count
+///       0     4  header.state        the state word: flags and the reference count
+///       4     4  header.owner_slot   the task's index in its shard of the owner list
 ///       8     8  header.vtable       the typed operations
-///      16    16  header.join_waker   Option<Waker>: the JoinHandle's waker
-///      32    16  header.links        previous and next task in the owner list
-///      48     8  scheduler           the runtime's Handle
-///      56     m  stage               max(size of F + 8, size of Result<Output, JoinError>)
+///      16     8  header.join_waker   Option<Box<Waker>>: the JoinHandle's waker
+///      24     8  scheduler           the runtime's Handle
+///      32     m  stage               max(size of F + 8, size of Result<Output, JoinError>)
 /// ```
 ///
 /// `JoinError` is one non-null pointer, so `Result<(), JoinError>` is 8 bytes and a
-/// zero-sized future that returns `()` makes a 64-byte cell. The overhead of a task beyond
-/// its future is thus 64 bytes at most for outputs no bigger than the future plus 8 bytes
-/// (futures with an alignment above 8 may add padding before the stage).
+/// zero-sized future that returns `()` makes a 40-byte cell. The owner list adds one pointer
+/// per unfinished task in its own memory (see [`list`](super::list)), so a pending task costs
+/// 48 bytes beyond its future, for outputs no bigger than the future plus 8 bytes (futures
+/// with an alignment above 8 may add padding before the stage).
+///
+/// Where each of those bytes went from a simpler layout:
+///
+/// - the state word is 32 bits (see [`state`](super::state) for the reference count that
+///   leaves), so that the owner list's index fits beside it;
+/// - the owner list is a slab of pointers indexed from the task, rather than an intrusive
+///   list whose two links would take 16 bytes of every header;
+/// - the join waker is boxed, as it is needed only by a task awaited before it finishes;
+/// - the spawn site (for slow-poll reports) shares the stage with the output, since it is
+///   needed only while the future runs; it cannot go into the vtable, which is per future
+///   type while a spawn site is per call;
+/// - a panic's payload is boxed inside `JoinError`, so a finished stage needs one word.
 #[repr(C)]
 pub(crate) struct Cell<F: Future, S> {
     pub(crate) header: Header,
@@ -113,9 +130,9 @@ where
             cell.as_ptr().write(Cell {
                 header: Header {
                     state: State::new(),
+                    owner_slot: UnsafeCell::new(NO_SLOT),
                     vtable: &Self::VTABLE,
                     join_waker: UnsafeCell::new(None),
-                    links: UnsafeCell::new(Links::default()),
                 },
                 scheduler,
                 stage: UnsafeCell::new(Stage {
@@ -160,13 +177,13 @@ mod tests {
     }
 
     #[test]
-    fn a_task_costs_64_bytes_beside_its_future() {
+    fn a_task_cell_is_40_bytes_beside_its_future() {
         // The layout drawn in `Cell`'s docs.
-        assert_eq!(size_of::<super::Header>(), 48);
-        assert_eq!(size_of::<Cell<Pending<()>, Handle>>(), 64);
+        assert_eq!(size_of::<super::Header>(), 24);
+        assert_eq!(size_of::<Cell<Pending<()>, Handle>>(), 40);
         // A bigger future: the spawn site is the 8 bytes beyond it.
-        assert_eq!(size_of::<Cell<Big, Handle>>(), 56 + 32 + 8);
+        assert_eq!(size_of::<Cell<Big, Handle>>(), 32 + 32 + 8);
         // An output bigger than the future (and the spawn site) sets the stage's size.
-        assert_eq!(size_of::<Cell<Pending<[u64; 2]>, Handle>>(), 56 + 24);
+        assert_eq!(size_of::<Cell<Pending<[u64; 2]>, Handle>>(), 32 + 24);
     }
 }

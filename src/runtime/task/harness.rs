@@ -240,7 +240,7 @@ fn cancel_future<F: Future, S>(cell: &Cell<F, S>) {
 /// drops it), and releases `references` held by the caller. `ptr` is the task's own pointer,
 /// whose provenance covers the whole allocation (one made from `&cell.header` would not do
 /// for freeing it). The caller holds RUNNING.
-fn complete<F, S>(ptr: NonNull<Header>, references: usize)
+fn complete<F, S>(ptr: NonNull<Header>, references: u32)
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -253,7 +253,7 @@ where
     // from the list (and from `num_alive_tasks`). Shutdown skips a task in our hands, so
     // nobody misses it meanwhile.
     let released = cell.scheduler.release(ptr);
-    let references = references + usize::from(released.is_some());
+    let references = references + u32::from(released.is_some());
     // The owner list's reference is folded into the decrement below.
     std::mem::forget(released);
 
@@ -283,7 +283,7 @@ where
 /// # Safety
 ///
 /// The caller owns `count` references to a live task of this type.
-unsafe fn drop_reference<F, S>(ptr: NonNull<Header>, count: usize)
+unsafe fn drop_reference<F, S>(ptr: NonNull<Header>, count: u32)
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -401,7 +401,11 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
     }
     header.join_waker.with_mut(|stored| {
         // SAFETY: JOIN_WAKER is clear, so the handle owns the field.
-        unsafe { *stored = Some(waker.clone()) };
+        match unsafe { &mut *stored } {
+            // A box left by an earlier poll (the field was taken back above) is reused.
+            Some(boxed) => Waker::clone_from(boxed, waker),
+            empty => *empty = Some(Box::new(waker.clone())),
+        }
     });
     if header.state.set_join_waker().is_err() {
         // Completed meanwhile: the field is still ours; drop the waker we just stored.

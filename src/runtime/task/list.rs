@@ -1,10 +1,19 @@
 //! The owner list: every unfinished task of a runtime, so that shutdown can find and cancel
 //! even tasks that are reachable only through a waker stored somewhere else.
 //!
-//! It is an intrusive doubly linked list (the links live in each task's header, so joining
-//! the list allocates nothing), split into shards by task address so that spawns and
-//! completions on different workers rarely meet on one lock. The lock is held for a few
-//! pointer writes on spawn and on completion only; polling and waking never take it.
+//! It is split into shards by task address, so that spawns and completions on different
+//! workers rarely meet on one lock. Each shard is a slab: task pointers in fixed-size chunks,
+//! with a stack of the free slots' indices. A task keeps its slot's index in its header (4
+//! bytes, beside the state word), so that leaving the list on completion is a lookup, not a
+//! search, and the list costs one pointer per unfinished task (and a 4-byte index per free
+//! slot), where an intrusive doubly linked list would cost two pointers in every task's
+//! header. Chunks rather than one vector: growing never copies the slots under the lock, and
+//! a shard holds at most one partly used chunk beyond what its tasks need. A shard's memory
+//! beyond its first chunk is freed whenever the shard is empty, so a burst of tasks does not
+//! keep its slots for the runtime's whole life.
+//!
+//! The lock is held for a few reads and writes on spawn and on completion only; polling and
+//! waking never take it.
 
 use std::ptr::NonNull;
 
@@ -14,15 +23,25 @@ use crossbeam_utils::CachePadded;
 
 use crate::loom::sync::{Mutex, MutexGuard};
 
-/// A task's position in its shard. Only read or written under that shard's lock.
-#[derive(Default)]
-pub(crate) struct Links {
-    previous: Option<NonNull<Header>>,
-    next: Option<NonNull<Header>>,
-}
+/// The index a task has in its header before it joins a list, and after: no shard has that
+/// many slots.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+
+/// Slots per chunk of a shard's slab.
+const CHUNK: usize = 256;
+
+type Chunk = Box<[Option<NonNull<Header>>; CHUNK]>;
 
 struct ListShard {
-    head: Option<NonNull<Header>>,
+    /// The tasks, each at the index stored in its header (slot `i` is entry `i % CHUNK` of
+    /// chunk `i / CHUNK`); `None` marks a free slot.
+    chunks: Vec<Chunk>,
+    /// How many slots were ever handed out since the shard was last empty: the slots from
+    /// here on are unused, and not in `free`.
+    used: usize,
+    /// The indices of the free slots below `used`.
+    free: Vec<u32>,
+    /// The number of tasks in `slots`.
     len: usize,
     /// Set by shutdown: no task may join any more.
     closed: bool,
@@ -31,6 +50,41 @@ struct ListShard {
 // SAFETY: the raw pointers are task references that the list owns; they are only followed
 // under the shard's lock.
 unsafe impl Send for ListShard {}
+
+impl ListShard {
+    fn slot_mut(&mut self, slot: u32) -> Option<&mut Option<NonNull<Header>>> {
+        let slot = slot as usize;
+        let chunk = self.chunks.get_mut(slot / CHUNK)?;
+        Some(&mut chunk[slot % CHUNK])
+    }
+
+    /// A slot for a new task: a free one, or the next unused one.
+    fn take_slot(&mut self) -> u32 {
+        if let Some(slot) = self.free.pop() {
+            return slot;
+        }
+        let slot = u32::try_from(self.used)
+            .ok()
+            .filter(|&slot| slot != NO_SLOT)
+            .expect("more than 4 billion unfinished tasks in one shard");
+        if self.used == self.chunks.len() * CHUNK {
+            self.chunks.push(Box::new([None; CHUNK]));
+        }
+        self.used += 1;
+        slot
+    }
+
+    /// The last task left: every slot is free, so the shard starts over, keeping one chunk.
+    fn reset(&mut self) {
+        self.chunks.truncate(1);
+        self.used = 0;
+        if self.free.capacity() > CHUNK {
+            self.free = Vec::new();
+        } else {
+            self.free.clear();
+        }
+    }
+}
 
 /// The runtime's owner list. See the module docs.
 pub(crate) struct OwnedTasks {
@@ -47,7 +101,9 @@ impl OwnedTasks {
             shards: (0..shards)
                 .map(|_| {
                     CachePadded::new(Mutex::new(ListShard {
-                        head: None,
+                        chunks: Vec::new(),
+                        used: 0,
+                        free: Vec::new(),
                         len: 0,
                         closed: false,
                     }))
@@ -61,8 +117,8 @@ impl OwnedTasks {
         // neighbouring tasks over the shards.
         let address = ptr.as_ptr() as usize;
         let index = ((address >> 4) ^ (address >> 12)) & (self.shards.len() - 1);
-        // A panic cannot happen while a shard lock is held (only pointer writes), so a
-        // poisoned lock is still consistent.
+        // A panic cannot happen while a shard lock is held but in a vector's growth (out of
+        // memory), which leaves the shard consistent: a poisoned lock is still usable.
         self.shards[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -76,39 +132,37 @@ impl OwnedTasks {
         if shard.closed {
             return Err(task);
         }
-        let old_head = shard.head;
-        // SAFETY: we hold the shard lock, which guards the links of every task in it and of
-        // this unlinked one.
-        unsafe {
-            set_links(ptr, None, old_head);
-            if let Some(old_head) = old_head {
-                set_previous(old_head, Some(ptr));
-            }
-        }
-        shard.head = Some(ptr);
+        let slot = shard.take_slot();
+        *shard.slot_mut(slot).expect("a slot taken is in a chunk") = Some(ptr);
+        // SAFETY: we hold the shard lock, which guards the index of every task in it and of
+        // this one, which joins it.
+        unsafe { set_slot(ptr, slot) };
         shard.len += 1;
         std::mem::forget(task);
         Ok(())
     }
 
-    /// Unlinks a task, returning the list's reference, or `None` if it was not in the list
-    /// (never bound, or already taken by shutdown).
+    /// Takes a task out of the list, returning the list's reference, or `None` if it was not
+    /// in the list (never bound, or already taken by shutdown).
     pub(crate) fn remove(&self, ptr: NonNull<Header>) -> Option<Task> {
         let mut shard = self.shard(ptr);
-        // SAFETY: we hold the lock of the only shard this task can be linked into.
-        unsafe {
-            let (previous, next) = links(ptr);
-            match previous {
-                Some(previous) => set_next(previous, next),
-                None if shard.head == Some(ptr) => shard.head = next,
-                None => return None,
-            }
-            if let Some(next) = next {
-                set_previous(next, previous);
-            }
-            set_links(ptr, None, None);
+        // SAFETY: we hold the lock of the only shard this task can be in.
+        let slot = unsafe { slot(ptr) };
+        // A task that is not in the list has no slot, or (taken by shutdown) a slot that the
+        // emptied shard no longer has. A slot of its shard that holds this very pointer can
+        // only be its own: no other live task has its address.
+        match shard.slot_mut(slot) {
+            Some(entry) if *entry == Some(ptr) => *entry = None,
+            _ => return None,
         }
+        // SAFETY: as above.
+        unsafe { set_slot(ptr, NO_SLOT) };
         shard.len -= 1;
+        if shard.len == 0 {
+            shard.reset();
+        } else {
+            shard.free.push(slot);
+        }
         Some(Task::from_raw(ptr))
     }
 
@@ -120,17 +174,21 @@ impl OwnedTasks {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             shard.closed = true;
-            let mut cursor = shard.head.take();
-            while let Some(ptr) = cursor {
+            shard.free = Vec::new();
+            shard.used = 0;
+            shard.len = 0;
+            let chunks = std::mem::take(&mut shard.chunks);
+            for ptr in chunks
+                .iter()
+                .flat_map(|chunk| chunk.iter())
+                .flatten()
+                .copied()
+            {
                 // SAFETY: under the shard lock; the task is alive because the list holds a
                 // reference, which moves into the returned `Task`.
-                unsafe {
-                    cursor = links(ptr).1;
-                    set_links(ptr, None, None);
-                }
+                unsafe { set_slot(ptr, NO_SLOT) };
                 tasks.push(Task::from_raw(ptr));
             }
-            shard.len = 0;
         }
         tasks
     }
@@ -175,48 +233,25 @@ impl Drop for OwnedTasks {
     }
 }
 
+/// The task's slot in its shard, or [`NO_SLOT`].
+///
 /// # Safety
 /// The caller holds the lock of the shard `ptr` belongs to, and the task is alive.
-unsafe fn links(ptr: NonNull<Header>) -> (Option<NonNull<Header>>, Option<NonNull<Header>>) {
+unsafe fn slot(ptr: NonNull<Header>) -> u32 {
     // SAFETY: per the function's contract.
-    unsafe { ptr.as_ref() }.links.with(|links| {
+    unsafe { ptr.as_ref() }.owner_slot.with(|slot| {
         // SAFETY: the shard lock makes this read exclusive.
-        let links = unsafe { &*links };
-        (links.previous, links.next)
+        unsafe { *slot }
     })
 }
 
 /// # Safety
-/// As for [`links`].
-unsafe fn set_links(
-    ptr: NonNull<Header>,
-    previous: Option<NonNull<Header>>,
-    next: Option<NonNull<Header>>,
-) {
+/// As for [`slot`].
+unsafe fn set_slot(ptr: NonNull<Header>, slot: u32) {
     // SAFETY: per the function's contract.
-    unsafe { ptr.as_ref() }.links.with_mut(|links| {
+    unsafe { ptr.as_ref() }.owner_slot.with_mut(|stored| {
         // SAFETY: the shard lock makes this write exclusive.
-        unsafe { *links = Links { previous, next } };
-    });
-}
-
-/// # Safety
-/// As for [`links`].
-unsafe fn set_previous(ptr: NonNull<Header>, previous: Option<NonNull<Header>>) {
-    // SAFETY: per the function's contract.
-    unsafe { ptr.as_ref() }.links.with_mut(|links| {
-        // SAFETY: the shard lock makes this write exclusive.
-        unsafe { (*links).previous = previous };
-    });
-}
-
-/// # Safety
-/// As for [`links`].
-unsafe fn set_next(ptr: NonNull<Header>, next: Option<NonNull<Header>>) {
-    // SAFETY: per the function's contract.
-    unsafe { ptr.as_ref() }.links.with_mut(|links| {
-        // SAFETY: the shard lock makes this write exclusive.
-        unsafe { (*links).next = next };
+        unsafe { *stored = slot };
     });
 }
 

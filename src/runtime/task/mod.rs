@@ -4,8 +4,8 @@
 //!
 //! A task is a single allocation, a [`Cell`](cell::Cell), holding:
 //!
-//! - the [`Header`](cell::Header): the state word ([`state`]), a pointer to the typed
-//!   operations (a vtable), the join waker, and the links of the owner list;
+//! - the [`Header`](cell::Header): the state word ([`state`]), the task's slot in the owner
+//!   list, a pointer to the typed operations (a vtable), and the (boxed) join waker;
 //! - the scheduler handle `S` (for the runtime, an `Arc` of its shared state);
 //! - the stage: the future (and its spawn site) while it runs, then its
 //!   `Result<Output, JoinError>`; the state word says which (see [`cell`] for the layout).
@@ -18,8 +18,8 @@
 //! The reference count in the state word counts these kinds of references:
 //!
 //! - **The owner list** ([`list`]) holds one from spawn until the task completes. It touches
-//!   only the header's links, under its shard lock. The completing thread (which holds
-//!   `RUNNING`) unlinks the task just before setting `COMPLETE` and drops this reference;
+//!   only the header's slot index, under its shard lock. The completing thread (which holds
+//!   `RUNNING`) takes the task out just before setting `COMPLETE` and drops this reference;
 //!   shutdown takes every remaining one to cancel the task, but only once no worker runs
 //!   any more (the runtime joins its workers first). So a task that is neither running nor
 //!   complete always has this reference, which is why a worker may release its own reference

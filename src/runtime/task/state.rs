@@ -34,41 +34,49 @@
 //! # Reference count
 //!
 //! The bits above [`REF_SHIFT`] count references: the owner list's (until the task
-//! completes), the `JoinHandle`'s or an `AbortHandle`'s, one per `Waker`, and one per `Notified` in a queue or being
-//! run. The allocation is freed when the count reaches zero.
+//! completes), the `JoinHandle`'s or an `AbortHandle`'s, one per `Waker`, and one per
+//! `Notified` in a queue or being run. The allocation is freed when the count reaches zero.
+//!
+//! The word is 32 bits, so that the task's index in its owner list fits beside it in the
+//! header's first 8 bytes (see [`cell`](super::cell)). That leaves 26 bits for the count:
+//! a task aborts the process, as `Arc` does on overflow, when more than about 33 million
+//! references to it (wakers, mostly) are alive at once, which would take at least half a
+//! gigabyte of wakers stored somewhere.
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicU32, Ordering};
 
 /// A `Notified` reference to the task is queued (or a re-queue is owed after the poll).
-pub(crate) const NOTIFIED: usize = 1 << 0;
+pub(crate) const NOTIFIED: u32 = 1 << 0;
 /// A thread has exclusive access to the stage.
-pub(crate) const RUNNING: usize = 1 << 1;
+pub(crate) const RUNNING: u32 = 1 << 1;
 /// The future has finished or was dropped; never cleared.
-pub(crate) const COMPLETE: usize = 1 << 2;
+pub(crate) const COMPLETE: u32 = 1 << 2;
 /// Cancellation was requested.
-pub(crate) const CANCELLED: usize = 1 << 3;
+pub(crate) const CANCELLED: u32 = 1 << 3;
 /// The `JoinHandle` is alive.
-pub(crate) const JOIN_INTEREST: usize = 1 << 4;
+pub(crate) const JOIN_INTEREST: u32 = 1 << 4;
 /// The join waker field is set and read-only.
-pub(crate) const JOIN_WAKER: usize = 1 << 5;
+pub(crate) const JOIN_WAKER: u32 = 1 << 5;
 
 /// The reference count lives in the bits from here up.
-pub(crate) const REF_SHIFT: usize = 6;
+pub(crate) const REF_SHIFT: u32 = 6;
 /// One reference.
-pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
+pub(crate) const REF_ONE: u32 = 1 << REF_SHIFT;
+/// The most references the word can count.
+const MAX_REFS: usize = (u32::MAX >> REF_SHIFT) as usize;
 
 /// A new task: queued once, joinable, and referenced by the owner list, the first
 /// `Notified` and the `JoinHandle`.
-const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
+const INITIAL: u32 = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// The atomic state word of one task.
 pub(crate) struct State {
-    value: AtomicUsize,
+    value: AtomicU32,
 }
 
 /// A copy of the state word at one instant.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Snapshot(pub(crate) usize);
+pub(crate) struct Snapshot(pub(crate) u32);
 
 impl Snapshot {
     #[inline]
@@ -97,7 +105,7 @@ impl Snapshot {
     }
     #[inline]
     pub(crate) fn ref_count(self) -> usize {
-        self.0 >> REF_SHIFT
+        (self.0 >> REF_SHIFT) as usize
     }
 }
 
@@ -171,7 +179,7 @@ impl State {
     #[inline]
     pub(crate) fn new() -> State {
         State {
-            value: AtomicUsize::new(INITIAL),
+            value: AtomicU32::new(INITIAL),
         }
     }
 
@@ -183,7 +191,7 @@ impl State {
     /// Runs `f` on the current value until the compare-and-swap of its new value succeeds;
     /// `f` returns `None` to leave the word unchanged.
     #[inline]
-    fn update<T>(&self, mut f: impl FnMut(Snapshot) -> (Option<usize>, T)) -> T {
+    fn update<T>(&self, mut f: impl FnMut(Snapshot) -> (Option<u32>, T)) -> T {
         let mut current = self.value.load(Ordering::Acquire);
         loop {
             let (next, result) = f(Snapshot(current));
@@ -382,17 +390,17 @@ impl State {
 
     /// Releases `count` references; returns true if they were the last.
     #[inline]
-    pub(crate) fn ref_dec(&self, count: usize) -> bool {
+    pub(crate) fn ref_dec(&self, count: u32) -> bool {
         let previous = Snapshot(self.value.fetch_sub(count * REF_ONE, Ordering::AcqRel));
-        debug_assert!(previous.ref_count() >= count);
-        previous.ref_count() == count
+        debug_assert!(previous.ref_count() >= count as usize);
+        previous.ref_count() == count as usize
     }
 }
 
 /// Wakers can be cloned without bound; stop before the count would overflow into nonsense,
 /// as `Arc` does.
 fn assert_ref_count_fits(s: Snapshot) {
-    if s.ref_count() > (usize::MAX >> REF_SHIFT) / 2 {
+    if s.ref_count() > MAX_REFS / 2 {
         std::process::abort();
     }
 }

@@ -386,6 +386,36 @@ fn join_waker_registered_while_the_task_completes_is_woken_or_sees_the_output() 
 }
 
 #[test]
+fn join_waker_replaced_while_the_task_completes_wakes_the_new_one_or_sees_the_output() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let mut handle = scheduler.spawn(async { 3 });
+        let (first, first_waker) = flag_waker();
+        assert!(Pin::new(&mut handle)
+            .poll(&mut Context::from_waker(&first_waker))
+            .is_pending());
+        let joiner = thread::spawn(move || {
+            let (woken, waker) = flag_waker();
+            match Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(result) => {
+                    assert_eq!(result.unwrap(), 3);
+                    None
+                }
+                Poll::Pending => Some((woken, handle)),
+            }
+        });
+        scheduler.run_until_idle();
+        let replaced = joiner.join().unwrap();
+        if let Some((woken, mut handle)) = replaced {
+            assert!(woken.0.load(std::sync::atomic::Ordering::SeqCst));
+            assert!(!first.0.load(std::sync::atomic::Ordering::SeqCst));
+            assert_eq!(poll_join(&mut handle).map(Result::unwrap), Poll::Ready(3));
+        }
+        scheduler.shutdown();
+    });
+}
+
+#[test]
 fn the_last_waker_dropped_frees_the_task() {
     model(|| {
         let scheduler = TestScheduler::new();
@@ -570,6 +600,83 @@ fn an_output_is_dropped_once_whether_taken_left_unread_or_detached() {
         assert_eq!(drops.count(), 3);
         scheduler.shutdown();
     });
+}
+
+#[test]
+fn a_join_handle_polled_with_another_waker_wakes_only_the_last_one() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let slot = Arc::new(Mutex::new(None));
+        let mut handle = scheduler.spawn(wait_for(ready.clone(), slot.clone()));
+        scheduler.run_until_idle();
+        let (first, first_waker) = flag_waker();
+        let (second, second_waker) = flag_waker();
+        for waker in [&first_waker, &first_waker, &second_waker] {
+            let poll = Pin::new(&mut handle).poll(&mut Context::from_waker(waker));
+            assert!(poll.is_pending());
+        }
+        release_from_thread(ready, 7, slot).join().unwrap();
+        scheduler.run_until_idle();
+        let woken = |flag: &Flag| flag.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(!woken(&first) && woken(&second));
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Ok(7))));
+        drop(handle);
+        scheduler.shutdown();
+    });
+}
+
+/// Spawns `count` tasks that wait forever, each holding a guard of `drops`, and polls them.
+#[cfg(not(loom))]
+fn spawn_waiting(
+    scheduler: &TestScheduler,
+    drops: &DropCounter,
+    count: usize,
+) -> Vec<JoinHandle<()>> {
+    let handles = (0..count)
+        .map(|_| {
+            let guard = drops.guard();
+            scheduler.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            })
+        })
+        .collect();
+    scheduler.run_until_idle();
+    handles
+}
+
+// Several chunks of the owner list's slab, completed out of order: every slot freed is found
+// again, taken by one task at a time, and nothing is left for the shutdown to miss.
+#[cfg(not(loom))]
+#[test]
+fn the_owner_list_reuses_freed_slots_and_its_shutdown_finds_every_task() {
+    let scheduler = TestScheduler::new();
+    let drops = DropCounter::new();
+    let first = spawn_waiting(&scheduler, &drops, 700);
+    assert_eq!(scheduler.0.owned.len(), 700);
+    for handle in first.iter().step_by(2) {
+        handle.abort();
+    }
+    assert_eq!((scheduler.0.owned.len(), drops.count()), (350, 350));
+
+    let second = spawn_waiting(&scheduler, &drops, 400);
+    assert_eq!(scheduler.0.owned.len(), 750);
+    for handle in first.iter().chain(&second) {
+        handle.abort();
+    }
+    assert_eq!((scheduler.0.owned.len(), drops.count()), (0, 1100));
+
+    // Emptied, the list starts over.
+    let third = spawn_waiting(&scheduler, &drops, 300);
+    assert_eq!(scheduler.0.owned.len(), 300);
+    third[299].abort();
+    scheduler.shutdown();
+    assert_eq!((scheduler.0.owned.len(), drops.count()), (0, 1400));
+    for handle in first.into_iter().chain(second).chain(third) {
+        let mut handle = handle;
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    }
 }
 
 #[cfg(not(loom))]
