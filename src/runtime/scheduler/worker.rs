@@ -2,7 +2,6 @@
 
 use std::cell::Cell;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -35,10 +34,6 @@ const MAX_INJECTOR_BATCH: usize = 128;
 /// How many tasks in a row may run from the LIFO slot before the local queue gets a turn;
 /// without a bound, two tasks waking each other would starve the rest.
 const MAX_LIFO_STREAK: u32 = 3;
-/// The fewest polls a busy worker runs between two looks at the I/O driver: each look is a
-/// system call, and one that finds a few sockets ready costs about as much as one that finds
-/// many, so a busy worker lets readiness pile up (a worker that runs dry polls at once).
-const IO_INTERVAL: u64 = 61;
 /// Rounds of stealing (with a short spin between) before a worker parks.
 const SEARCH_ROUNDS: u32 = 4;
 
@@ -169,8 +164,6 @@ struct Worker<'a> {
     /// (each worker gets exactly one).
     stopping: bool,
     busy_since: Instant,
-    /// This worker's poll count when it last looked at the I/O driver without blocking.
-    io_polled_at: u64,
     /// Scratch space for the wakers of timers this worker fires.
     due_timers: Vec<Waker>,
     /// Polls longer than this are reported; `None` (the default) times no poll.
@@ -190,7 +183,6 @@ impl<'a> Worker<'a> {
             searching: false,
             stopping: false,
             busy_since: Instant::now(),
-            io_polled_at: 0,
             due_timers: Vec::new(),
             slow_poll_threshold: core.scheduler.slow_poll.threshold,
             lend,
@@ -369,7 +361,7 @@ impl Worker<'_> {
             // that `next_local` looks at below.
             time::fire_due(|| now, &mut self.due_timers);
             // Likewise sockets that became ready, for a runtime whose workers never idle.
-            self.poll_io_now();
+            self.scheduler().io.poll_now();
             // Some queued work is never announced when it is queued (held requeues, the
             // slot's task moved to the deque, a stolen batch): if a worker is parked while
             // work waits here, wake one, so that such work waits at most this interval.
@@ -390,16 +382,6 @@ impl Worker<'_> {
             return None;
         }
         self.search_or_park()
-    }
-
-    /// Dispatches ready sockets without blocking, if this worker has run at least
-    /// [`IO_INTERVAL`] polls since it last did.
-    fn poll_io_now(&mut self) {
-        let polls = self.core.metrics().polls.load(Ordering::Relaxed);
-        if polls.wrapping_sub(self.io_polled_at) >= IO_INTERVAL {
-            self.io_polled_at = polls;
-            self.scheduler().io.poll_now();
-        }
     }
 
     /// Sets the polls until the next look at the injector so that, at the mean poll duration
