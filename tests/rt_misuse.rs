@@ -40,15 +40,32 @@ fn eventually(mut done: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
-    watchdog(|| {
+/// Where a task drops the runtime that runs it.
+#[derive(Clone, Copy)]
+enum DropFrom {
+    /// Its own poll, on a worker.
+    Task,
+    /// A `block_in_place` closure: the worker lent its core, but the shutdown still waits
+    /// for this thread.
+    BlockInPlace,
+    /// A `spawn_blocking` job: a thread of the blocking pool, which the shutdown also waits
+    /// for.
+    BlockingJob,
+}
+
+/// A runtime of 2 workers with 10 pending tasks is dropped from one of its own threads:
+/// the drop panics with a message that says so instead of waiting for itself, and the
+/// shutdown still completes (both workers stop, the other tasks are cancelled once).
+fn dropped_from_inside_still_shuts_down(from: DropFrom) {
+    watchdog(move || {
         let workers_stopped = Arc::new(AtomicUsize::new(0));
         let counter = workers_stopped.clone();
         let rt = Builder::new()
             .worker_threads(2)
             .on_thread_stop(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
+                if std::thread::current().name() == Some("fiber-worker") {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
             })
             .build()
             .unwrap();
@@ -65,12 +82,23 @@ fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
 
         let rt = Arc::new(Mutex::new(Some(rt)));
         let inner = rt.clone();
-        let handle = rt.lock().unwrap().as_ref().unwrap().spawn(async move {
-            let own = inner.lock().unwrap().take();
-            drop(own);
-        });
+        let drop_own = move || drop(inner.lock().unwrap().take());
+        let handle = {
+            let rt = rt.lock().unwrap();
+            let rt = rt.as_ref().unwrap();
+            match from {
+                DropFrom::Task => rt.spawn(async move { drop_own() }),
+                DropFrom::BlockInPlace => rt.spawn(async move { fiber::block_in_place(drop_own) }),
+                DropFrom::BlockingJob => rt.spawn_blocking(drop_own),
+            }
+        };
         let error = futures::executor::block_on(handle).unwrap_err();
-        let message = error.to_string();
+        let payload = error.into_panic();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
         assert!(
             message.contains("dropped by one of its own tasks"),
             "{message}"
@@ -93,6 +121,21 @@ fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
             "every other task's future is dropped exactly once"
         );
     });
+}
+
+#[test]
+fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
+    dropped_from_inside_still_shuts_down(DropFrom::Task);
+}
+
+#[test]
+fn a_runtime_dropped_inside_block_in_place_still_shuts_down() {
+    dropped_from_inside_still_shuts_down(DropFrom::BlockInPlace);
+}
+
+#[test]
+fn a_runtime_dropped_by_its_own_blocking_job_still_shuts_down() {
+    dropped_from_inside_still_shuts_down(DropFrom::BlockingJob);
 }
 
 /// A future whose destructor takes a while.

@@ -11,6 +11,7 @@ use super::handle::Handle;
 use super::io::driver::Driver;
 use super::runtime::Runtime;
 use super::scheduler::blocking::pool::PoolConfig;
+use super::scheduler::current::OwnThread;
 use super::scheduler::monitor;
 use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
 use super::scheduler::{worker, Config as SchedulerConfig, Scheduler};
@@ -419,6 +420,7 @@ impl Builder {
                 // Blocking threads run inside the runtime's context (not entered: they may
                 // block, and call `block_on`), between the thread hooks, as workers do.
                 thread_main: Arc::new(move |scheduler: &Arc<Scheduler>, body: &mut dyn FnMut()| {
+                    let _own = OwnThread::mark(scheduler);
                     let _context = context::enter(scheduler);
                     Hooks::run(&hooks.on_thread_start);
                     body();
@@ -439,6 +441,7 @@ impl Builder {
             let hooks = self.hooks.clone();
             let thread = thread.spawn(move || {
                 let scheduler = worker_scheduler;
+                let _own = OwnThread::mark(&scheduler);
                 // The hooks run inside the context, so they can reach the runtime
                 // (`Handle::current`).
                 let _context = context::enter_worker(&scheduler);

@@ -204,6 +204,11 @@ impl Scheduler {
         self.shutdown.load(Ordering::Relaxed)
     }
 
+    /// Whether this scheduler started the calling thread (see [`current::OwnThread`]).
+    pub(crate) fn is_own_thread(&self) -> bool {
+        current::is_own_thread(self) || self.is_current_worker()
+    }
+
     /// Whether the calling thread is one of this scheduler's workers.
     pub(crate) fn is_current_worker(&self) -> bool {
         current::with_worker(self, |worker| worker.is_some())
@@ -371,7 +376,9 @@ impl Scheduler {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let from_own_worker = self.is_current_worker();
+        // Not only a worker running a task: also one that lent its core (`block_in_place`)
+        // and a blocking thread, whose end steps 3 and 6 would wait for.
+        let from_own_worker = self.is_own_thread();
         // Stored before `shutdown`, which the workers read (with acquire) before they stop.
         self.close_left_to_workers
             .store(from_own_worker, Ordering::Relaxed);
