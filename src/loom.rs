@@ -55,3 +55,28 @@ pub(crate) mod cell {
 pub(crate) mod cell {
     pub(crate) use loom::cell::UnsafeCell;
 }
+
+/// Runs a model test: once, natively; under `--cfg loom`, in every interleaving loom explores,
+/// reporting how many there were.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn model(test: impl Fn()) {
+    test();
+}
+
+/// Runs a model test: once, natively; under `--cfg loom`, in every interleaving loom explores,
+/// reporting how many there were.
+#[cfg(all(test, loom))]
+pub(crate) fn model(test: impl Fn() + Sync + Send + 'static) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let explored = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = explored.clone();
+    loom::model(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        test();
+    });
+    let name = std::thread::current().name().unwrap_or("?").to_owned();
+    eprintln!(
+        "loom: {name}: {} interleavings",
+        explored.load(Ordering::Relaxed)
+    );
+}

@@ -151,15 +151,7 @@ mod tests {
     #[cfg(not(loom))]
     use std::thread;
 
-    #[cfg(not(loom))]
-    fn model(test: impl Fn()) {
-        test();
-    }
-
-    #[cfg(loom)]
-    fn model(test: impl Fn() + Sync + Send + 'static) {
-        loom::model(test);
-    }
+    use crate::loom::model;
 
     /// A shard reduced to what the protocol needs: the earliest pending tick.
     struct Model {

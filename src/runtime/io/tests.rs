@@ -13,15 +13,7 @@ use loom::{sync::Arc, thread};
 #[cfg(not(loom))]
 use std::{sync::Arc, thread};
 
-#[cfg(not(loom))]
-fn model(test: impl Fn()) {
-    test();
-}
-
-#[cfg(loom)]
-fn model(test: impl Fn() + Sync + Send + 'static) {
-    loom::model(test);
-}
+use crate::loom::model;
 
 /// Counts its wakes (outside the model's view: it only records, it does not synchronise).
 #[derive(Default)]

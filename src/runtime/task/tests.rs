@@ -20,27 +20,7 @@ use loom::{sync::Arc, thread};
 #[cfg(not(loom))]
 use std::{sync::Arc, thread};
 
-#[cfg(not(loom))]
-fn model(test: impl Fn()) {
-    test();
-}
-
-/// Explores every interleaving of `test` and reports how many there were.
-#[cfg(loom)]
-fn model(test: impl Fn() + Sync + Send + 'static) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let explored = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = explored.clone();
-    loom::model(move || {
-        counter.fetch_add(1, Ordering::Relaxed);
-        test();
-    });
-    let name = std::thread::current().name().unwrap_or("?").to_owned();
-    eprintln!(
-        "loom: {name}: {} interleavings",
-        explored.load(Ordering::Relaxed)
-    );
-}
+use crate::loom::model;
 
 /// A FIFO queue plus an owner list: the smallest scheduler a task can run on.
 struct Queue {
