@@ -1,5 +1,4 @@
-//! The timer driver: one global thread that fires due timers (unless an I/O poller drives
-//! them: see `poller.rs`).
+//! The timer driver: one global thread that fires due timers.
 //!
 //! The driver is started by the first timer that needs it. Timers live in a few shards, each
 //! a [`Wheel`] behind a mutex of its own; a thread registers its timers in the shard it was
@@ -44,19 +43,10 @@ use std::time::{Duration, Instant};
 use super::slots::{Slot, SlotPool, SlotRef, SHARD_FREE_MAX, TRIM_INTERVAL};
 use crossbeam_utils::CachePadded;
 
-use super::handoff::{Handoff, Lowered};
-use super::poller::Holder;
 use super::wheel::{Key, Timer, Wheel};
 
-/// The timers' shared state, made on first use; the timer thread comes later, when first
-/// needed (see `poller.rs`).
-static CORE: OnceLock<&'static Core> = OnceLock::new();
-
-/// The `fiber-timer` thread, to unpark it; started by the first timer it has to drive.
-static TIMER_THREAD: OnceLock<Thread> = OnceLock::new();
-
-/// How many times the timer thread woke up; a test hook.
-static TIMER_THREAD_WAKEUPS: AtomicU64 = AtomicU64::new(0);
+/// The global driver, started on first use.
+static DRIVER: OnceLock<Driver> = OnceLock::new();
 
 /// The free slots that no shard keeps; lock it after a shard's lock, never before.
 static POOL: Mutex<SlotPool> = Mutex::new(SlotPool::new());
@@ -66,7 +56,13 @@ static POOL: Mutex<SlotPool> = Mutex::new(SlotPool::new());
 /// unparks the thread.
 const AWAKE_OR_IDLE: u64 = u64::MAX;
 
-pub(super) struct Core {
+struct Driver {
+    core: &'static Core,
+    /// The `fiber-timer` thread, to unpark it.
+    thread: Thread,
+}
+
+struct Core {
     /// Tick 0 of the wheels: ticks count whole milliseconds since this instant.
     start: Instant,
     /// Each on cache lines of its own, so that two shards never share one.
@@ -76,23 +72,6 @@ pub(super) struct Core {
     parked_until: AtomicU64,
     /// Deals shards out to threads.
     next_shard: AtomicUsize,
-    /// Whether an I/O poller drives timers, and until which tick it sleeps.
-    pub(super) handoff: Handoff,
-    /// That poller, to wake it; changes only under this lock, which no shard lock follows.
-    pub(super) holder: Mutex<Option<Holder>>,
-    /// The holder's id (`Holder::id`), 0 if none: read by registrations to tell whether the
-    /// registering thread is one of the holder's workers.
-    pub(super) holder_id: AtomicUsize,
-}
-
-/// What a scan of every shard found.
-pub(super) struct Scan {
-    /// The earliest tick still pending.
-    pub(super) next_tick: Option<u64>,
-    /// Pending timers that no poller covers.
-    pub(super) outside: usize,
-    /// Whether it woke any timer.
-    pub(super) woke: bool,
 }
 
 /// One wheel and its slots.
@@ -111,10 +90,6 @@ struct WheelState {
     free_slots: Vec<SlotRef>,
     /// This shard's index in `Core::shards`.
     index: u32,
-    /// Timers in the wheel that no I/O poller covers: registered by a thread that is not
-    /// a worker of the runtime whose poller holds the timer role (see `poller.rs`). While
-    /// any are pending the timer thread plans for them, as if no poller drove timers.
-    outside: usize,
 }
 
 /// A timer registered with the driver: what a `Sleep` holds once it has been polled.
@@ -132,12 +107,12 @@ thread_local! {
 
 /// Locks a mutex, ignoring poisoning: the driver's critical sections leave the state
 /// consistent even if a panic unwinds through them (they call no user code).
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub(super) fn core() -> &'static Core {
-    CORE.get_or_init(|| {
+fn driver() -> &'static Driver {
+    DRIVER.get_or_init(|| {
         // Twice the cores, so that the workers of a runtime sized to the machine, and the
         // threads around them, mostly get shards of their own.
         let shards = thread::available_parallelism()
@@ -145,7 +120,7 @@ pub(super) fn core() -> &'static Core {
             .clamp(2, 128);
         // The driver lives as long as the process; leaking its core lets the thread and every
         // `Registration` refer to it (and to its slots) without reference counting.
-        Box::leak(Box::new(Core {
+        let core: &'static Core = Box::leak(Box::new(Core {
             start: Instant::now(),
             shards: (0..shards)
                 .map(|index| {
@@ -154,7 +129,6 @@ pub(super) fn core() -> &'static Core {
                             wheel: Wheel::new(),
                             free_slots: Vec::new(),
                             index: u32::try_from(index).expect("at most 128 shards"),
-                            outside: 0,
                         }),
                         next_due: AtomicU64::new(u64::MAX),
                     })
@@ -162,56 +136,26 @@ pub(super) fn core() -> &'static Core {
                 .collect(),
             parked_until: AtomicU64::new(AWAKE_OR_IDLE),
             next_shard: AtomicUsize::new(0),
-            handoff: Handoff::new(),
-            holder: Mutex::new(None),
-            holder_id: AtomicUsize::new(0),
-        }))
-    })
-}
-
-/// The timers' shared state, if any timer or poller has made it.
-pub(super) fn core_if_made() -> Option<&'static Core> {
-    CORE.get().copied()
-}
-
-/// Makes the timer thread plan for every pending timer: a poller gave the timer role back.
-pub(super) fn hand_to_timer_thread() {
-    // Whether it is parked or scanning, it scans again after this unpark, and plans for all
-    // timers since no poller holds the role any more.
-    timer_thread().unpark();
-}
-
-/// The timer thread, started on first use.
-pub(super) fn timer_thread() -> &'static Thread {
-    TIMER_THREAD.get_or_init(|| {
-        let core = core();
+        }));
         let handle = thread::Builder::new()
             .name("fiber-timer".into())
             .spawn(move || core.run())
             .unwrap_or_else(|error| {
                 panic!("fiber could not start its timer thread `fiber-timer`: {error}")
             });
-        handle.thread().clone()
+        Driver {
+            core,
+            thread: handle.thread().clone(),
+        }
     })
-}
-
-/// How many times the timer thread has woken up since the process started; a test hook.
-pub(super) fn timer_thread_wakeups() -> u64 {
-    TIMER_THREAD_WAKEUPS.load(Ordering::Relaxed)
-}
-
-/// Who has to hear of a new timer, once the shard's lock is released.
-#[must_use]
-#[derive(Default)]
-pub(super) struct Notify {
-    timer_thread: bool,
-    holder: bool,
 }
 
 /// How many timers the driver holds, and how many slots are allocated; a test hook.
 pub(super) fn registered_timers() -> (usize, usize) {
-    let timers = CORE.get().map_or(0, |core| {
-        core.shards
+    let timers = DRIVER.get().map_or(0, |driver| {
+        driver
+            .core
+            .shards
             .iter()
             .map(|shard| lock(&shard.state).wheel.len())
             .sum()
@@ -233,13 +177,8 @@ impl Core {
     }
 
     /// The last tick at or before `now`.
-    pub(super) fn tick_at_or_before(&self, now: Instant) -> u64 {
+    fn tick_at_or_before(&self, now: Instant) -> u64 {
         u64::try_from(now.saturating_duration_since(self.start).as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// Milliseconds are ticks: the instant at which tick `tick` begins.
-    pub(super) fn instant_of(&self, tick: u64) -> Option<Instant> {
-        self.start.checked_add(Duration::from_millis(tick))
     }
 
     /// The calling thread's shard.
@@ -254,26 +193,10 @@ impl Core {
         &self.shards[index]
     }
 
-    /// Records that a timer now waits for tick `when` (after it was put in its shard, whose
-    /// lock the caller still holds); returns whom to tell. `outside`: the timer is not one
-    /// the holder of the timer role covers (see `poller.rs`), so the timer thread must
-    /// honour it even while a poller drives timers.
-    fn note_new_tick(&self, shard: &TimerShard, when: u64, outside: bool) -> Notify {
-        // Sequentially consistent, like the lowering after it and a poller's reads in
-        // `scan_due`: a poller whose word this registration read (and found early enough
-        // to leave alone) scans later, and then reads this.
-        shard.next_due.fetch_min(when, Ordering::SeqCst);
-        let lowered = self.handoff.lower(when);
-        let timer_thread = (outside || lowered == Lowered::NotHeld) && self.lower_plan(when);
-        Notify {
-            timer_thread,
-            holder: lowered == Lowered::WakeHolder,
-        }
-    }
-
-    /// Lowers the timer thread's planned wake-up to `when`; returns whether it must be
-    /// unparked to honour it.
-    fn lower_plan(&self, when: u64) -> bool {
+    /// Records that a timer now waits for tick `when` (after it was put in its shard);
+    /// returns whether the driver thread must be unparked to honour it.
+    fn note_new_tick(&self, shard: &TimerShard, when: u64) -> bool {
+        shard.next_due.fetch_min(when, Ordering::Relaxed);
         // Pairs with the driver's store before it scans and its compare-exchange after: a
         // registration it missed in a scan either lowers the value before the exchange (the
         // scan starts over) or reads the planned tick after it.
@@ -285,74 +208,6 @@ impl Core {
         }
     }
 
-    /// Tells whom `note_new_tick` said to, after the shard's lock is released.
-    fn notify(&self, notify: Notify) {
-        if notify.timer_thread {
-            timer_thread().unpark();
-        }
-        if notify.holder {
-            self.wake_holder();
-        }
-    }
-
-    /// Advances every shard to tick `now`, waking the timers that fell due (after each
-    /// shard's lock is released). Returns the earliest tick still pending, how many pending
-    /// timers no poller covers, and whether any timer was woken.
-    pub(super) fn scan(&self, now: u64, due_wakers: &mut Vec<Waker>) -> Scan {
-        let mut scan = Scan {
-            next_tick: None,
-            outside: 0,
-            woke: false,
-        };
-        for shard in self.shards.iter() {
-            let mut state = lock(&shard.state);
-            let next = shard.advance(&mut state, now, due_wakers);
-            scan.outside += state.outside;
-            drop(state);
-            scan.next_tick = match (scan.next_tick, next) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            scan.woke |= !due_wakers.is_empty();
-            wake_all(due_wakers);
-        }
-        scan
-    }
-
-    /// A poller's scan: like [`scan`](Core::scan), but it locks only the shards with a timer
-    /// due by `now`, and counts no outside timers. Each shard's `next_due` is never later
-    /// than its earliest timer (registrations lower it before they look at the hand-off word;
-    /// see `note_new_tick`), so reading it may only wake the poller early.
-    pub(super) fn scan_due(&self, now: u64, due_wakers: &mut Vec<Waker>) -> Scan {
-        let mut scan = Scan {
-            next_tick: None,
-            outside: 0,
-            woke: false,
-        };
-        for shard in self.shards.iter() {
-            let mut next = shard.next_due.load(Ordering::SeqCst);
-            if next <= now {
-                next = shard
-                    .advance(&mut lock(&shard.state), now, due_wakers)
-                    .unwrap_or(u64::MAX);
-                scan.woke |= !due_wakers.is_empty();
-                wake_all(due_wakers);
-            }
-            if next != u64::MAX {
-                scan.next_tick = Some(scan.next_tick.map_or(next, |tick| tick.min(next)));
-            }
-        }
-        scan
-    }
-
-    /// Whether any timer is pending; read under each shard's lock, so that a registration
-    /// that finished under its lock before this one is seen.
-    pub(super) fn any_pending(&self) -> bool {
-        self.shards
-            .iter()
-            .any(|shard| lock(&shard.state).wheel.len() > 0)
-    }
-
     /// The driver thread's loop.
     fn run(&self) {
         let mut due_wakers: Vec<Waker> = Vec::new();
@@ -360,15 +215,12 @@ impl Core {
         loop {
             self.parked_until.store(AWAKE_OR_IDLE, Ordering::SeqCst);
             let now = self.tick_at_or_before(Instant::now());
-            let scan = self.scan(now, &mut due_wakers);
-            // While a poller holds the timer role it covers every pending timer but those
-            // registered outside its runtime; with none of those, nothing is left to this
-            // thread until a registration from outside, or the release, unparks it.
-            let driven_by_poller = scan.outside == 0 && self.handoff.is_held();
-            let next_tick = match scan.next_tick {
-                Some(tick) if !driven_by_poller => tick,
-                _ => u64::MAX,
-            };
+            let mut next_tick = u64::MAX;
+            for shard in self.shards.iter() {
+                let next = shard.advance(&mut lock(&shard.state), now, &mut due_wakers);
+                next_tick = next_tick.min(next.unwrap_or(u64::MAX));
+                wake_all(&mut due_wakers);
+            }
             let planned = self.parked_until.compare_exchange(
                 AWAKE_OR_IDLE,
                 next_tick,
@@ -404,7 +256,6 @@ impl Core {
                     }
                 }
             }
-            TIMER_THREAD_WAKEUPS.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -427,13 +278,9 @@ impl TimerShard {
     /// `due`. Returns the wheel's next expiration.
     fn advance(&self, state: &mut WheelState, now: u64, due: &mut Vec<Waker>) -> Option<u64> {
         let WheelState {
-            wheel,
-            free_slots,
-            outside,
-            ..
+            wheel, free_slots, ..
         } = state;
         wheel.advance(now, |slot| {
-            *outside -= usize::from(slot.outside.load(Ordering::Relaxed));
             if let Some(waker) = slot.vacate() {
                 due.push(waker);
             }
@@ -467,9 +314,10 @@ fn wake_all(wakers: &mut Vec<Waker>) {
 /// called only if the shard holds a timer (an idle worker with no timers pending reads no
 /// clock here); `scratch` is the caller's buffer for the wakers, empty on return.
 pub(crate) fn fire_due(now: impl FnOnce() -> Instant, scratch: &mut Vec<Waker>) -> bool {
-    let Some(core) = CORE.get() else {
+    let Some(driver) = DRIVER.get() else {
         return false;
     };
+    let core = driver.core;
     let shard = core.home_shard();
     let next_due = shard.next_due.load(Ordering::Relaxed);
     if next_due == u64::MAX {
@@ -516,7 +364,9 @@ fn push_free(free_slots: &mut Vec<SlotRef>, slot: SlotRef) {
     free_slots.push(slot);
     if free_slots.len() > SHARD_FREE_MAX && lock(&POOL).give_back(free_slots) {
         // The driver may be parked for long, or for good: wake it to plan the trim.
-        timer_thread().unpark();
+        if let Some(driver) = DRIVER.get() {
+            driver.thread.unpark();
+        }
     }
 }
 
@@ -547,12 +397,7 @@ impl WheelState {
     /// gives the waker back if the tick has already passed (to be dropped by the caller
     /// after the lock is released). The waker is cloned by the caller before it takes the
     /// lock: a clone runs the waker's own code, which must not run under it.
-    fn insert(
-        &mut self,
-        when: u64,
-        waker: Option<Waker>,
-        outside: bool,
-    ) -> Result<Registration, Option<Waker>> {
+    fn insert(&mut self, when: u64, waker: Option<Waker>) -> Result<Registration, Option<Waker>> {
         if self.free_slots.is_empty() {
             lock(&POOL).take_batch(&mut self.free_slots);
         }
@@ -569,8 +414,6 @@ impl WheelState {
             Ok(()) => {
                 let stale = std::mem::replace(&mut *lock(&slot.waker), waker);
                 debug_assert!(stale.is_none(), "a free timer slot held a waker");
-                slot.outside.store(outside, Ordering::Relaxed);
-                self.outside += usize::from(outside);
                 slot.hold();
                 Ok(Registration {
                     slot,
@@ -589,19 +432,17 @@ impl Registration {
     /// Registers a timer due at `deadline` that wakes `waker`, or returns `None` if the
     /// deadline's tick has already passed.
     pub(super) fn new(deadline: Instant, waker: &Waker) -> Option<Registration> {
-        let core = core();
-        let when = core.tick_at_or_after(deadline);
+        let driver = driver();
+        let when = driver.core.tick_at_or_after(deadline);
         let waker = waker.clone();
-        let shard = core.home_shard();
-        let outside = !core.covers_this_thread();
+        let shard = driver.core.home_shard();
         let mut state = lock(&shard.state);
-        let inserted = state.insert(when, Some(waker), outside);
-        let notify = match inserted {
-            Ok(_) => core.note_new_tick(shard, when, outside),
-            Err(_) => Notify::default(),
-        };
+        let inserted = state.insert(when, Some(waker));
+        let unpark = inserted.is_ok() && driver.core.note_new_tick(shard, when);
         drop(state);
-        core.notify(notify);
+        if unpark {
+            driver.thread.unpark();
+        }
         // A refused (already due) timer's waker is dropped here, after the lock is released.
         inserted.ok()
     }
@@ -652,7 +493,8 @@ impl Registration {
     /// Moves the timer to `deadline`, re-arming it if it had fired. A deadline that is
     /// already due fires the timer at once (waking its waker).
     pub(super) fn reschedule(&mut self, deadline: Instant) {
-        let core = core();
+        let driver = driver();
+        let core = driver.core;
         let due_now = deadline <= Instant::now();
         let when = core.tick_at_or_after(deadline);
         let shard = &core.shards[self.slot.shard.load(Ordering::Acquire) as usize];
@@ -668,17 +510,17 @@ impl Registration {
                 state.wheel.reschedule(key, when).is_err()
             };
             let mut fired_waker = None;
-            let mut notify = Notify::default();
+            let mut unpark = false;
             if left_wheel {
-                state.outside -= usize::from(self.slot.outside.load(Ordering::Relaxed));
                 fired_waker = self.slot.vacate();
                 push_free(&mut state.free_slots, self.slot);
             } else {
-                let outside = self.slot.outside.load(Ordering::Relaxed);
-                notify = core.note_new_tick(shard, when, outside);
+                unpark = core.note_new_tick(shard, when);
             }
             drop(state);
-            core.notify(notify);
+            if unpark {
+                driver.thread.unpark();
+            }
             if let Some(waker) = fired_waker {
                 waker.wake();
             }
@@ -691,15 +533,13 @@ impl Registration {
             return;
         }
         let home = core.home_shard();
-        let outside = !core.covers_this_thread();
         let mut state = lock(&home.state);
-        let inserted = state.insert(when, None, outside);
-        let notify = match inserted {
-            Ok(_) => core.note_new_tick(home, when, outside),
-            Err(_) => Notify::default(),
-        };
+        let inserted = state.insert(when, None);
+        let unpark = inserted.is_ok() && core.note_new_tick(home, when);
         drop(state);
-        core.notify(notify);
+        if unpark {
+            driver.thread.unpark();
+        }
         if let Ok(registration) = inserted {
             // The fired registration this replaces takes no lock when dropped.
             *self = registration;
@@ -714,13 +554,12 @@ impl Drop for Registration {
             self.slot.release();
             return;
         }
-        let shard = &core().shards[self.slot.shard.load(Ordering::Acquire) as usize];
+        let shard = &driver().core.shards[self.slot.shard.load(Ordering::Acquire) as usize];
         let mut state = lock(&shard.state);
         // Re-checked under the lock: the driver may have fired it meanwhile.
         let waker = if self.is_fired() {
             None
         } else {
-            state.outside -= usize::from(self.slot.outside.load(Ordering::Relaxed));
             state
                 .wheel
                 .remove(Key::from_raw(self.slot.key.load(Ordering::Relaxed)));

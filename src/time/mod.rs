@@ -72,11 +72,6 @@
 // the due timers of their own shard whenever they look at the injector and before they
 // look for work elsewhere, so a woken task is queued on the worker that fired its timer.
 //
-// A worker blocked in its runtime's OS poll may take over from the timer thread: it bounds
-// the poll by the earliest deadline and fires due timers when it wakes, and then the timer
-// thread does not wake for the timers of that runtime's workers (see `poller.rs` for the
-// hand-off, `handoff.rs` for its protocol and loom model).
-//
 // A polled `Sleep` takes a slot (a generation counter and the waker) from its shard's free
 // list, which refills from and spills to one process-wide pool; the driver frees slots the
 // pool did not need for two whole seconds, beyond a reserve. When a timer falls due, the
@@ -92,9 +87,7 @@
 mod clock;
 mod driver;
 mod error;
-mod handoff;
 mod interval;
-mod poller;
 mod sleep;
 mod slots;
 mod timeout;
@@ -105,7 +98,6 @@ pub(crate) use clock::{find_clocks_with, BlockerGuard, Clock, ParkedThread};
 pub(crate) use driver::fire_due;
 pub use error::Elapsed;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
-pub(crate) use poller::{PollPlan, PollerWorkerGuard, TimerPoller, WakePoller};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Timeout};
 
@@ -121,20 +113,6 @@ pub fn __registered_timers() -> usize {
 #[doc(hidden)]
 pub fn __timer_slots() -> usize {
     driver::registered_timers().1
-}
-
-/// How many times the timer thread has woken up since the process started (0 if it never
-/// started). Not part of the public API: a hook for fiber's own tests.
-#[doc(hidden)]
-pub fn __timer_thread_wakeups() -> u64 {
-    driver::timer_thread_wakeups()
-}
-
-/// How many times a timer registration has woken the I/O poller that drives timers (to
-/// shorten its poll's timeout). Not part of the public API: a hook for fiber's own tests.
-#[doc(hidden)]
-pub fn __timer_poller_wakes() -> u64 {
-    poller::holder_wakes()
 }
 
 // Compile-time check of which types are `Send` and `Sync`.

@@ -19,7 +19,7 @@
 
 use std::ops::Deref;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::task::Waker;
 use std::time::Duration;
@@ -52,9 +52,6 @@ pub(super) struct Slot {
     pub(super) shard: AtomicU32,
     /// How many `Registration`s refer to this slot (pending or fired); it is freed only at 0.
     holders: AtomicU32,
-    /// The current timer is counted in its shard's `outside` timers (see `driver.rs`).
-    /// Written and read only under the shard's lock.
-    pub(super) outside: AtomicBool,
 }
 
 /// A pointer to a live slot. Copied freely between the wheel, the free lists and the
@@ -145,7 +142,6 @@ impl SlotPool {
                 key: AtomicU64::new(0),
                 shard: AtomicU32::new(0),
                 holders: AtomicU32::new(0),
-                outside: AtomicBool::new(false),
             }))))
         }));
         self.allocated += SLOT_BATCH;

@@ -22,7 +22,6 @@ use std::time::Duration;
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::scheduled_io::{Ready, ScheduledIo};
-use crate::time::{PollPlan, PollerWorkerGuard, TimerPoller, WakePoller};
 
 /// The token of the driver's own waker; never a table slot (see [`token_of`]).
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -41,24 +40,6 @@ struct Poller {
     poll: Poll,
     events: Events,
     wake: Vec<Waker>,
-    /// The wakers of timers this poller fires.
-    due_timers: Vec<Waker>,
-}
-
-/// The `mio::Waker`, shared with the timers so that an earlier timer can wake the poller.
-struct Wakeup {
-    waker: mio::Waker,
-    /// The waker was fired and the poller has not woken since: firing it again is wasted.
-    woken: AtomicBool,
-}
-
-impl WakePoller for Wakeup {
-    fn wake(&self) {
-        if !self.woken.swap(true, Ordering::AcqRel) {
-            // An error means the eventfd's counter is full: the poller wakes anyway.
-            let _ = self.waker.wake();
-        }
-    }
 }
 
 struct Slot {
@@ -78,15 +59,15 @@ pub(crate) struct Driver {
     /// Held by the worker that polls the OS; others `try_lock` and go their way.
     poller: Mutex<Poller>,
     registry: Registry,
-    wakeup: Arc<Wakeup>,
-    /// This driver as the timers know it: its poller may drive them (see `crate::time`).
-    timers: TimerPoller,
+    waker: mio::Waker,
     table: Mutex<Table>,
     /// Live registrations (also `RuntimeMetrics::io_registrations`). While it is zero no
     /// worker parks in the driver: a runtime without sockets parks exactly as before.
     registrations: AtomicUsize,
-    /// A worker is blocked (or about to block) in `Poll::poll`.
+    /// A worker is blocked (or about to block) in `Poll::poll` with no timeout.
     parked: AtomicBool,
+    /// The waker was fired and the poller has not woken since: firing it again is wasted.
+    woken: AtomicBool,
     shutdown: AtomicBool,
 }
 
@@ -94,23 +75,19 @@ impl Driver {
     pub(crate) fn new() -> io::Result<Driver> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let wakeup = Arc::new(Wakeup {
-            waker: mio::Waker::new(poll.registry(), WAKER_TOKEN)?,
-            woken: AtomicBool::new(false),
-        });
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         Ok(Driver {
             poller: Mutex::new(Poller {
                 poll,
                 events: Events::with_capacity(EVENTS_CAPACITY),
                 wake: Vec::new(),
-                due_timers: Vec::new(),
             }),
             registry,
-            timers: TimerPoller::new(wakeup.clone()),
-            wakeup,
+            waker,
             table: Mutex::new(Table::default()),
             registrations: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
+            woken: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
         })
     }
@@ -193,29 +170,18 @@ impl Driver {
 
     /// Pulls the parked poller out of `Poll::poll`, once per poll cycle.
     pub(crate) fn unpark(&self) {
-        self.wakeup.wake();
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            // An error means the eventfd's counter is full: the poller wakes anyway.
+            let _ = self.waker.wake();
+        }
     }
 
-    /// Marks the calling thread as one of this runtime's workers, whose timers this driver's
-    /// poller covers while it drives timers (see `crate::time`).
-    pub(crate) fn enter_worker(&self) -> PollerWorkerGuard {
-        self.timers.enter_worker()
-    }
-
-    /// Hands the driving of timers back to the timer thread, if this driver's poller has it:
-    /// the runtime stops polling (no socket left, or shutdown).
-    pub(crate) fn release_timers(&self) {
-        self.timers.release();
-    }
-
-    /// Blocks in the OS poll until an event, a wake or the next timer's deadline, if no
-    /// other worker holds the driver, then fires the due timers and dispatches the events.
-    /// `before_block` runs with the driver held and the poller announced (`is_parked`): it
-    /// returns false to skip the wait (it found work). Due timers found before the wait skip
-    /// it too; their tasks are then in this worker's queues. `after_wake` runs once the wait
-    /// is over, before the wakes (which may queue work and want to wake a parked worker: this
-    /// one no longer is). Returns whether this worker held the driver; if not, neither
-    /// closure ran.
+    /// Blocks in the OS poll until an event or a wake, if no other worker holds the driver,
+    /// then dispatches the events. `before_block` runs with the driver held and the poller
+    /// announced (`is_parked`): it returns false to skip the wait (it found work).
+    /// `after_wake` runs once the wait is over, before the wakes (which may queue work and
+    /// want to wake a parked worker: this one no longer is). Returns whether this worker held
+    /// the driver; if not, neither closure ran.
     pub(crate) fn park(
         &self,
         before_block: impl FnOnce() -> bool,
@@ -228,17 +194,13 @@ impl Driver {
         // The announce before the look: pairs with the fence of a thread that queues work and
         // then looks for a poller (`Scheduler::wake_io_poller_if_alone`).
         std::sync::atomic::fence(Ordering::SeqCst);
-        let mut block = before_block();
+        let block = before_block();
         if block {
-            match self.timers.plan_poll(&mut poller.due_timers) {
-                PollPlan::Fired => block = false,
-                PollPlan::Sleep(timeout) => self.poll(&mut poller, timeout),
-            }
+            self.poll(&mut poller, None);
         }
         self.parked.store(false, Ordering::SeqCst);
         after_wake();
         if block {
-            self.timers.poll_returned(&mut poller.due_timers);
             self.dispatch(&mut poller);
         }
         true
@@ -263,7 +225,7 @@ impl Driver {
             poller.events.clear();
         }
         // From here on a new wake must fire the waker again.
-        self.wakeup.woken.store(false, Ordering::SeqCst);
+        self.woken.store(false, Ordering::SeqCst);
     }
 
     /// Stores the readiness the last poll reported and wakes the tasks waiting for it.
@@ -297,7 +259,6 @@ impl Driver {
     /// Marks every registration shut down and wakes its waiters; registering fails from now
     /// on. Called once the runtime's workers have stopped.
     pub(crate) fn shutdown(&self) {
-        self.release_timers();
         let mut wake = Vec::new();
         {
             let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
@@ -309,14 +270,6 @@ impl Driver {
         for waker in wake {
             waker.wake();
         }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // Normally done by `shutdown` already; a poller must not keep the timer role (and
-        // this driver's waker) once nothing polls.
-        self.release_timers();
     }
 }
 

@@ -389,8 +389,6 @@ impl Scheduler {
         // A worker blocked in the I/O driver's poll does not read the channel.
         self.io.unpark();
         self.monitor.wake();
-        // Nor does it drive timers any more once it stops.
-        self.io.release_timers();
         if from_own_worker {
             return;
         }

@@ -217,7 +217,6 @@ pub(crate) fn run(scheduler: &Arc<Scheduler>, index: usize, local: Deque<Notifie
         // Declared after `core`, so dropped before it.
         let _recall = RecallOnUnwind;
         let _current = CurrentWorker::enter(&core);
-        let _timers = scheduler.io.enter_worker();
         worker.run();
     }
     // Queued tasks are cancelled by the shutdown; their queue references just go. A held
@@ -573,12 +572,7 @@ impl Worker<'_> {
     /// in this worker's queues), a message on the channel, or shutdown (see
     /// `Scheduler::wake_io_poller_if_alone`).
     fn park_in_io_driver(&mut self, scheduler: &Scheduler) -> bool {
-        if self.lend.is_some() {
-            return false;
-        }
-        if scheduler.io.registrations() == 0 {
-            // No poll to bound by the next timer any more: the timer thread drives them.
-            scheduler.io.release_timers();
+        if self.lend.is_some() || scheduler.io.registrations() == 0 {
             return false;
         }
         let parked_here = scheduler.io.park(
