@@ -48,12 +48,9 @@ enum DropFrom {
     /// A `block_in_place` closure: the worker lent its core, but the shutdown still waits
     /// for this thread.
     BlockInPlace,
-    /// A `spawn_blocking` job: a thread of the blocking pool, which the shutdown also waits
-    /// for.
-    BlockingJob,
 }
 
-/// A runtime of 2 workers with 10 pending tasks is dropped from one of its own threads:
+/// A runtime of 2 workers with 10 pending tasks is dropped by one of its own tasks:
 /// the drop panics with a message that says so instead of waiting for itself, and the
 /// shutdown still completes (both workers stop, the other tasks are cancelled once).
 fn dropped_from_inside_still_shuts_down(from: DropFrom) {
@@ -89,7 +86,6 @@ fn dropped_from_inside_still_shuts_down(from: DropFrom) {
             match from {
                 DropFrom::Task => rt.spawn(async move { drop_own() }),
                 DropFrom::BlockInPlace => rt.spawn(async move { fiber::block_in_place(drop_own) }),
-                DropFrom::BlockingJob => rt.spawn_blocking(drop_own),
             }
         };
         let error = futures::executor::block_on(handle).unwrap_err();
@@ -131,11 +127,6 @@ fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
 #[test]
 fn a_runtime_dropped_inside_block_in_place_still_shuts_down() {
     dropped_from_inside_still_shuts_down(DropFrom::BlockInPlace);
-}
-
-#[test]
-fn a_runtime_dropped_by_its_own_blocking_job_still_shuts_down() {
-    dropped_from_inside_still_shuts_down(DropFrom::BlockingJob);
 }
 
 /// A future whose destructor takes a while.

@@ -420,7 +420,6 @@ impl Builder {
                 // Blocking threads run inside the runtime's context (not entered: they may
                 // block, and call `block_on`), between the thread hooks, as workers do.
                 thread_main: Arc::new(move |scheduler: &Arc<Scheduler>, body: &mut dyn FnMut()| {
-                    let _own = OwnThread::mark(scheduler);
                     let _context = context::enter(scheduler);
                     Hooks::run(&hooks.on_thread_start);
                     body();

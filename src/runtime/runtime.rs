@@ -17,10 +17,11 @@ use super::task::JoinHandle;
 /// the running ones to return (see [`shutdown_timeout`](Runtime::shutdown_timeout) to bound
 /// that wait).
 ///
-/// A runtime dropped on one of its own threads (by a task, inside
-/// [`block_in_place`](crate::block_in_place), or by a blocking job) cannot wait for that
-/// thread: the drop starts the shutdown, which the runtime's last worker finishes once that
-/// task or job has returned, and then panics with a message that says so.
+/// A runtime dropped by one of its own tasks (in its poll, or inside
+/// [`block_in_place`](crate::block_in_place)) cannot wait for the worker running it: the drop
+/// starts the shutdown, which the runtime's last worker finishes once that task's poll has
+/// returned, and then panics with a message that says so. A blocking job may drop its own
+/// runtime: the shutdown does not wait for that job.
 ///
 /// # Examples
 ///
@@ -214,15 +215,15 @@ impl Drop for Runtime {
         if scheduler.is_own_thread() {
             // Waiting here for this very thread to stop would never end. Start the shutdown
             // anyway: the other workers stop, and the last worker to stop cancels the
-            // remaining tasks once this task's poll (or this blocking job) has returned.
+            // remaining tasks once this task's poll has returned.
             scheduler.close(self.blocking_shutdown_timeout);
             if std::thread::panicking() {
                 return;
             }
             panic!(
-                "a fiber runtime was dropped by one of its own tasks (or blocking jobs): it has \
-                 been shut down (its other tasks are cancelled), but drop a runtime from \
-                 outside it, for example after `block_on` returns"
+                "a fiber runtime was dropped by one of its own tasks: it has been shut down \
+                 (its other tasks are cancelled), but drop a runtime from outside it, for \
+                 example after `block_on` returns"
             );
         }
         // Cancelled tasks' destructors may spawn or look up the current runtime: they run

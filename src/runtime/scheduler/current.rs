@@ -16,14 +16,15 @@ use super::Scheduler;
 
 thread_local! {
     static CURRENT: Cell<*const WorkerCore> = const { Cell::new(ptr::null()) };
-    /// The scheduler whose worker or blocking thread this is; only compared, never read
-    /// through.
+    /// The scheduler whose worker thread this is; only compared, never read through.
     static OWNER: Cell<*const Scheduler> = const { Cell::new(ptr::null()) };
 }
 
-/// Marks this thread, for its whole life, as one that `scheduler` started (a worker or a
-/// blocking thread): one whose end the scheduler's shutdown waits for, so that shutdown must
-/// not be waited for from here (see `Scheduler::close`).
+/// Marks this thread, for its whole life, as a worker thread of `scheduler`: one whose end the
+/// scheduler's shutdown waits for, so that shutdown must not be waited for from here, even
+/// while the worker has lent its core (`block_in_place`; see `Scheduler::close`). Blocking
+/// threads are not marked: the blocking pool's shutdown does not wait for the thread that
+/// calls it.
 #[must_use = "the thread stops counting as the runtime's own when the guard is dropped"]
 pub(crate) struct OwnThread {
     previous: *const Scheduler,
@@ -44,8 +45,7 @@ impl Drop for OwnThread {
     }
 }
 
-/// Whether `scheduler` started this thread (a worker, lending its core or not, or a
-/// blocking thread).
+/// Whether this is one of `scheduler`'s worker threads, lending its core or not.
 pub(crate) fn is_own_thread(scheduler: &Scheduler) -> bool {
     let owner = OWNER.try_with(Cell::get).unwrap_or(ptr::null());
     ptr::eq(owner, scheduler)

@@ -204,7 +204,9 @@ impl Scheduler {
         self.shutdown.load(Ordering::Relaxed)
     }
 
-    /// Whether this scheduler started the calling thread (see [`current::OwnThread`]).
+    /// Whether the calling thread is one of this scheduler's worker threads, running the
+    /// worker loop or lending its core (see [`current::OwnThread`]), or a thread that borrows
+    /// a worker's core.
     pub(crate) fn is_own_thread(&self) -> bool {
         current::is_own_thread(self) || self.is_current_worker()
     }
@@ -376,8 +378,8 @@ impl Scheduler {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Not only a worker running a task: also one that lent its core (`block_in_place`)
-        // and a blocking thread, whose end steps 3 and 6 would wait for.
+        // Not only a worker running a task: also one that lent its core (`block_in_place`),
+        // whose end step 3 would wait for.
         let from_own_worker = self.is_own_thread();
         // Stored before `shutdown`, which the workers read (with acquire) before they stop.
         self.close_left_to_workers
