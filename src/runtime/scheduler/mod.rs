@@ -284,6 +284,11 @@ impl Scheduler {
         self.monitor.worker_woke();
     }
 
+    /// A worker is about to park (counted already): the monitor may have work now.
+    pub(crate) fn monitor_worker_parks(&self) {
+        self.monitor.worker_woke();
+    }
+
     /// Worker `index` has been in one poll for at least a monitor tick: moves its next task
     /// to the injector, and wakes a parked worker for the rest of its queue (see
     /// [`monitor`]).

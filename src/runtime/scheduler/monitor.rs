@@ -4,21 +4,24 @@
 //! waits in that worker's queues. Idle workers steal from the deque on their own, but only
 //! when they are awake and looking, and nobody else may look in a worker's next-task slot
 //! (see [`slot`](super::slot)), where the task just spawned or woken by the blocking one sits.
-//! So while any worker is busy, the monitor looks at every worker once per [`TICK`]: a worker
-//! whose poll count has not moved since the last look has been in the same poll for at least
-//! a tick. The monitor then moves that worker's next task to the injector, which wakes a
+//! So while some workers are busy and some parked, the monitor looks at every worker once per
+//! [`TICK`]: a worker whose poll count has not moved since the last look has been in the same
+//! poll for at least a tick. The monitor then moves that worker's next task to the injector, which wakes a
 //! parked worker to run it, and, if the stuck worker's deque holds tasks, wakes a parked
 //! worker to steal them.
 //!
 //! The workers pay nothing for this on their fast paths: the poll count is the metrics
-//! counter they keep anyway, and the slot's hand-off stays a plain store and a swap.
+//! counter they keep anyway, and the slot's hand-off stays a plain store and a swap. Parking
+//! and waking up cost a fence and a load more.
 //!
-//! When every worker is parked there is nothing to watch, and the monitor *dozes*: it parks
-//! without a timeout, so an idle runtime costs no CPU. A worker that stops being parked wakes
-//! it. The race to rule out is the usual one, and so is the cure: the monitor announces that
-//! it dozes, fences, then checks that every worker is still parked; a waking worker gives
-//! back its parked count, fences, then looks for a dozing monitor. One of the two sees the
-//! other (checked under loom below).
+//! When every worker is parked there is nothing to watch, and when none is there is nobody
+//! idle to hand freed work to (it would only wait in the injector for a busy worker's next
+//! look): either way the monitor *dozes*, parking without a timeout, so an idle runtime costs
+//! no CPU and a fully busy one no timer wake-ups. A worker that stops being parked, or that
+//! parks, wakes it. The race to rule out is the usual one, and so is the cure: the monitor
+//! announces that it dozes, fences, then checks the parked count once more; a worker changes
+//! its parked count, fences, then looks for a dozing monitor. One of the two sees the other
+//! (checked under loom below).
 
 use std::sync::OnceLock;
 use std::thread::{self, Thread};
@@ -47,8 +50,8 @@ impl Monitor {
         }
     }
 
-    /// A worker stopped being parked (after giving back its parked count): wakes the
-    /// monitor if it dozes.
+    /// A worker stopped being parked or is about to park (after changing its parked count):
+    /// wakes the monitor if it dozes.
     #[inline]
     pub(crate) fn worker_woke(&self) {
         if self.must_wake() {
@@ -95,10 +98,13 @@ pub(crate) fn run(scheduler: &Scheduler) {
             .load(std::sync::atomic::Ordering::Relaxed)
     };
     let mut last_polls: Vec<u64> = (0..workers).map(polls).collect();
+    // Nothing to watch when every worker is parked, and nobody to hand freed work to when
+    // none is.
+    let nothing_to_do = |parked: usize| parked == 0 || parked == workers;
     while !scheduler.is_shutdown() {
-        if scheduler.idle.num_parked() == workers {
+        if nothing_to_do(scheduler.idle.num_parked()) {
             monitor.announce_doze();
-            if scheduler.idle.num_parked() == workers && !scheduler.is_shutdown() {
+            if nothing_to_do(scheduler.idle.num_parked()) && !scheduler.is_shutdown() {
                 thread::park();
             }
             monitor.end_doze();
@@ -147,6 +153,30 @@ mod tests {
             let dozes = idle.num_parked() == 1;
             let woken = worker.join().unwrap();
             assert!(!dozes || woken, "the monitor dozes while a worker runs");
+        });
+    }
+
+    /// Of two busy workers, one parks while the monitor decides to doze (seeing nobody
+    /// parked): either the monitor sees the parked worker (and watches on), or the worker
+    /// sees it dozing (and wakes it).
+    #[test]
+    fn a_parking_worker_never_leaves_the_monitor_dozing() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new());
+            let monitor = Arc::new(Monitor::new());
+            idle.start_searching();
+
+            let worker = {
+                let (idle, monitor) = (idle.clone(), monitor.clone());
+                thread::spawn(move || {
+                    idle.announce_parked();
+                    monitor.must_wake()
+                })
+            };
+            monitor.announce_doze();
+            let dozes = idle.num_parked() == 0;
+            let woken = worker.join().unwrap();
+            assert!(!dozes || woken, "the monitor dozes while a worker is idle");
         });
     }
 }

@@ -511,6 +511,7 @@ impl Worker<'_> {
             let scheduler = core.scheduler();
             self.searching = false;
             scheduler.idle.announce_parked();
+            scheduler.monitor_worker_parks();
             if scheduler.has_work() {
                 scheduler.worker_unparked();
                 continue;
