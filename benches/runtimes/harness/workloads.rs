@@ -431,6 +431,9 @@ pub(crate) fn idle_cpu<R: BenchRuntime>(runtime: &R) -> Option<f64> {
 
 /// [`idle_cpu`]'s window with no runtime running: what the measuring costs by itself.
 pub(crate) fn idle_floor() -> Option<f64> {
+    // The first reading of `/proc` costs more than the later ones: leave it out.
+    process_cpu_time()?;
+    thread::sleep(Duration::from_millis(50));
     idle_window_cpu()
 }
 
