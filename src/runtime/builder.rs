@@ -11,7 +11,6 @@ use super::handle::Handle;
 use super::io::driver::Driver;
 use super::runtime::Runtime;
 use super::scheduler::blocking::pool::PoolConfig;
-use super::scheduler::current::OwnThread;
 use super::scheduler::monitor;
 use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
 use super::scheduler::{worker, Config as SchedulerConfig, Scheduler};
@@ -440,7 +439,6 @@ impl Builder {
             let hooks = self.hooks.clone();
             let thread = thread.spawn(move || {
                 let scheduler = worker_scheduler;
-                let _own = OwnThread::mark(&scheduler);
                 // The hooks run inside the context, so they can reach the runtime
                 // (`Handle::current`).
                 let _context = context::enter_worker(&scheduler);

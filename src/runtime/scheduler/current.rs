@@ -1,5 +1,4 @@
-//! Which worker this thread is: set for exactly the span of a worker loop. And which
-//! runtime's thread this is, if one started it (see [`OwnThread`]).
+//! Which worker this thread is: set for exactly the span of a worker loop.
 //!
 //! Tasks reach their worker's queues through this (a spawn or a wake on a worker queues
 //! locally). The pointer is set by [`CurrentWorker::enter`] when a worker loop starts and
@@ -16,39 +15,6 @@ use super::Scheduler;
 
 thread_local! {
     static CURRENT: Cell<*const WorkerCore> = const { Cell::new(ptr::null()) };
-    /// The scheduler whose worker thread this is; only compared, never read through.
-    static OWNER: Cell<*const Scheduler> = const { Cell::new(ptr::null()) };
-}
-
-/// Marks this thread, for its whole life, as a worker thread of `scheduler`: one whose end the
-/// scheduler's shutdown waits for, so that shutdown must not be waited for from here, even
-/// while the worker has lent its core (`block_in_place`; see `Scheduler::close`). Blocking
-/// threads are not marked: the blocking pool's shutdown does not wait for the thread that
-/// calls it.
-#[must_use = "the thread stops counting as the runtime's own when the guard is dropped"]
-pub(crate) struct OwnThread {
-    previous: *const Scheduler,
-}
-
-impl OwnThread {
-    pub(crate) fn mark(scheduler: &Scheduler) -> OwnThread {
-        let scheduler: *const Scheduler = scheduler;
-        OwnThread {
-            previous: OWNER.with(|owner| owner.replace(scheduler)),
-        }
-    }
-}
-
-impl Drop for OwnThread {
-    fn drop(&mut self) {
-        let _ = OWNER.try_with(|owner| owner.set(self.previous));
-    }
-}
-
-/// Whether this is one of `scheduler`'s worker threads, lending its core or not.
-pub(crate) fn is_own_thread(scheduler: &Scheduler) -> bool {
-    let owner = OWNER.try_with(Cell::get).unwrap_or(ptr::null());
-    ptr::eq(owner, scheduler)
 }
 
 /// Marks this thread as a worker until dropped.

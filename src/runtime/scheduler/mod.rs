@@ -204,11 +204,19 @@ impl Scheduler {
         self.shutdown.load(Ordering::Relaxed)
     }
 
-    /// Whether the calling thread is one of this scheduler's worker threads, running the
-    /// worker loop or lending its core (see [`current::OwnThread`]), or a thread that borrows
-    /// a worker's core.
+    /// Whether the calling thread is one this scheduler's shutdown waits for: a worker thread,
+    /// running the worker loop or lending its core (`block_in_place`), or a thread that
+    /// borrows a worker's core.
     pub(crate) fn is_own_thread(&self) -> bool {
-        current::is_own_thread(self) || self.is_current_worker()
+        if self.is_current_worker() {
+            return true;
+        }
+        let me = std::thread::current().id();
+        self.threads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .any(|thread| thread.thread().id() == me)
     }
 
     /// Whether the calling thread is one of this scheduler's workers.
