@@ -282,19 +282,21 @@ impl Scheduler {
 
     /// Worker `index`'s next-task slot.
     #[inline]
-    pub(crate) fn slot(&self, index: usize) -> &Slot {
+    pub(super) fn slot(&self, index: usize) -> &Slot {
         &self.slots[index]
+    }
+
+    /// A searching worker is about to park: it must look at every queue once more afterwards
+    /// (see [`idle`]), and the monitor may have a worker to watch for now.
+    pub(crate) fn worker_parks(&self) {
+        self.idle.announce_parked();
+        self.monitor.parked_count_changed();
     }
 
     /// A worker that was counted parked (or about to park) runs again.
     pub(crate) fn worker_unparked(&self) {
         self.idle.unpark();
-        self.monitor.worker_woke();
-    }
-
-    /// A worker is about to park (counted already): the monitor may have work now.
-    pub(crate) fn monitor_worker_parks(&self) {
-        self.monitor.worker_woke();
+        self.monitor.parked_count_changed();
     }
 
     /// Worker `index` has been in one poll for at least a monitor tick: moves its next task

@@ -53,7 +53,7 @@ impl Monitor {
     /// A worker stopped being parked or is about to park (after changing its parked count):
     /// wakes the monitor if it dozes.
     #[inline]
-    pub(crate) fn worker_woke(&self) {
+    pub(crate) fn parked_count_changed(&self) {
         if self.must_wake() {
             self.wake();
         }
@@ -132,51 +132,43 @@ mod tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    /// The one worker wakes up while the monitor decides to doze: either the monitor sees
-    /// the worker awake (and watches on), or the worker sees it dozing (and wakes it).
-    #[test]
-    fn a_waking_worker_never_leaves_the_monitor_dozing() {
-        loom::model(|| {
+    /// A worker changes its parked count (`change`) while the monitor decides to doze,
+    /// which it does if it still finds `doze_if_parked` parked workers: either the monitor
+    /// sees the change (and watches on), or the worker sees it dozing (and wakes it).
+    fn race_doze_with(parked_before: bool, change: fn(&Idle), doze_if_parked: usize) {
+        loom::model(move || {
             let idle = Arc::new(Idle::new());
             let monitor = Arc::new(Monitor::new());
             idle.start_searching();
-            idle.announce_parked();
-
+            if parked_before {
+                idle.announce_parked();
+            }
             let worker = {
                 let (idle, monitor) = (idle.clone(), monitor.clone());
                 thread::spawn(move || {
-                    idle.unpark();
+                    change(&idle);
                     monitor.must_wake()
                 })
             };
             monitor.announce_doze();
-            let dozes = idle.num_parked() == 1;
+            let dozes = idle.num_parked() == doze_if_parked;
             let woken = worker.join().unwrap();
-            assert!(!dozes || woken, "the monitor dozes while a worker runs");
+            assert!(
+                !dozes || woken,
+                "the monitor dozes through the worker's change"
+            );
         });
     }
 
-    /// Of two busy workers, one parks while the monitor decides to doze (seeing nobody
-    /// parked): either the monitor sees the parked worker (and watches on), or the worker
-    /// sees it dozing (and wakes it).
+    /// The one worker wakes up while the monitor, seeing every worker parked, dozes.
+    #[test]
+    fn a_waking_worker_never_leaves_the_monitor_dozing() {
+        race_doze_with(true, Idle::unpark, 1);
+    }
+
+    /// Of two busy workers, one parks while the monitor, seeing none parked, dozes.
     #[test]
     fn a_parking_worker_never_leaves_the_monitor_dozing() {
-        loom::model(|| {
-            let idle = Arc::new(Idle::new());
-            let monitor = Arc::new(Monitor::new());
-            idle.start_searching();
-
-            let worker = {
-                let (idle, monitor) = (idle.clone(), monitor.clone());
-                thread::spawn(move || {
-                    idle.announce_parked();
-                    monitor.must_wake()
-                })
-            };
-            monitor.announce_doze();
-            let dozes = idle.num_parked() == 0;
-            let woken = worker.join().unwrap();
-            assert!(!dozes || woken, "the monitor dozes while a worker is idle");
-        });
+        race_doze_with(false, Idle::announce_parked, 0);
     }
 }

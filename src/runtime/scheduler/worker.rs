@@ -510,8 +510,7 @@ impl Worker<'_> {
             let core = self.core;
             let scheduler = core.scheduler();
             self.searching = false;
-            scheduler.idle.announce_parked();
-            scheduler.monitor_worker_parks();
+            scheduler.worker_parks();
             if scheduler.has_work() {
                 scheduler.worker_unparked();
                 continue;
