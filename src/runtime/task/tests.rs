@@ -341,21 +341,27 @@ fn join_handle_dropped_while_the_task_completes_drops_the_output_once() {
     });
 }
 
+/// Polls `handle` (of a task that returns 3) with a new flag waker: `None` if it was ready
+/// with 3, else the flag and the handle, to check that the waker fires.
+fn poll_join_with_fresh_waker(
+    mut handle: JoinHandle<i32>,
+) -> Option<(std::sync::Arc<Flag>, JoinHandle<i32>)> {
+    let (woken, waker) = flag_waker();
+    match Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(result) => {
+            assert_eq!(result.unwrap(), 3);
+            None
+        }
+        Poll::Pending => Some((woken, handle)),
+    }
+}
+
 #[test]
 fn join_waker_registered_while_the_task_completes_is_woken_or_sees_the_output() {
     model(|| {
         let scheduler = TestScheduler::new();
-        let mut handle = scheduler.spawn(async { 3 });
-        let joiner = thread::spawn(move || {
-            let (woken, waker) = flag_waker();
-            match Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)) {
-                Poll::Ready(result) => {
-                    assert_eq!(result.unwrap(), 3);
-                    None
-                }
-                Poll::Pending => Some((woken, handle)),
-            }
-        });
+        let handle = scheduler.spawn(async { 3 });
+        let joiner = thread::spawn(move || poll_join_with_fresh_waker(handle));
         scheduler.run_until_idle();
         if let Some((woken, mut handle)) = joiner.join().unwrap() {
             assert!(woken.0.load(std::sync::atomic::Ordering::SeqCst));
@@ -374,16 +380,7 @@ fn join_waker_replaced_while_the_task_completes_wakes_the_new_one_or_sees_the_ou
         assert!(Pin::new(&mut handle)
             .poll(&mut Context::from_waker(&first_waker))
             .is_pending());
-        let joiner = thread::spawn(move || {
-            let (woken, waker) = flag_waker();
-            match Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)) {
-                Poll::Ready(result) => {
-                    assert_eq!(result.unwrap(), 3);
-                    None
-                }
-                Poll::Pending => Some((woken, handle)),
-            }
-        });
+        let joiner = thread::spawn(move || poll_join_with_fresh_waker(handle));
         scheduler.run_until_idle();
         let replaced = joiner.join().unwrap();
         if let Some((woken, mut handle)) = replaced {
