@@ -164,6 +164,28 @@ fn pause_inside_block_on_then_resume_runs_on_from_the_paused_instant() {
     });
 }
 
+/// A `block_on` thread that pauses the clock counts as busy from then on: while it runs
+/// (here, blocks without awaiting), the idle workers must not jump the clock to a task's
+/// timer, however long that takes.
+#[test]
+fn a_block_on_that_paused_the_clock_holds_it_while_busy() {
+    watchdog(|| {
+        let rt = Builder::new().worker_threads(1).build().unwrap();
+        rt.block_on(async {
+            pause();
+            let task = fiber::spawn(async { sleep(HOUR).await });
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(
+                !task.is_finished(),
+                "the clock jumped while the block_on thread was busy"
+            );
+            let paused_at = now();
+            task.await.unwrap();
+            assert!(now() >= paused_at + HOUR);
+        });
+    });
+}
+
 #[test]
 fn intervals_tick_on_the_paused_clock() {
     watchdog(|| {

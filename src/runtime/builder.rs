@@ -14,7 +14,7 @@ use super::scheduler::blocking::pool::PoolConfig;
 use super::scheduler::monitor;
 use super::scheduler::slow_poll::{SlowPoll, SlowPollConfig};
 use super::scheduler::{worker, Config as SchedulerConfig, Scheduler};
-use crate::time::Clock;
+use crate::time::{Clock, ClockFinders};
 
 /// A thread start or stop hook.
 type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
@@ -402,8 +402,9 @@ impl Builder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        crate::time::find_clocks_with(|| {
-            context::try_current().map(|scheduler| scheduler.clock().clone())
+        crate::time::find_clocks_with(ClockFinders {
+            current: || context::try_current().map(|scheduler| scheduler.clock().clone()),
+            block_on: context::block_on_clock,
         });
         let hooks = self.hooks.clone();
         let (scheduler, deques) = Scheduler::new(SchedulerConfig {

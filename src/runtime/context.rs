@@ -4,93 +4,112 @@
 //! Which *worker* this thread is lives apart, in `scheduler::current`, scoped to the worker
 //! loop: the guards here may be dropped in any order (or forgotten) by user code, and what
 //! they put back is only a counted reference to a runtime, which cannot dangle.
+//!
+//! The context has two parts, so that a `block_on` (a loop of which is a common pattern)
+//! enters and leaves with one store each way and no reference counting: `entered`, the
+//! runtime a `block_on` borrows (or a mark for a worker), and `scheduler`, a runtime entered
+//! with [`enter`] (or a worker's), which takes precedence over the borrowed one.
 
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
 
 use super::scheduler::Scheduler;
+use crate::time::Clock;
 
 struct Context {
-    /// The runtime that `Handle::current` returns; null outside any runtime. While it is not
-    /// null, either the context owns one strong count of it (from `Arc::into_raw`), so it
-    /// stays valid even if a guard is forgotten or guards are dropped out of order, or it is
-    /// `borrowed`.
+    /// The runtime that `Handle::current` returns, if not null; otherwise `entered`'s, if it
+    /// is a `block_on`'s. The context owns one strong count of it (from `Arc::into_raw`), so
+    /// it stays valid even if a guard is forgotten or guards are dropped out of order.
     scheduler: Cell<*const Scheduler>,
-    /// True while `scheduler` is borrowed from the `block_on` running on this thread, which
-    /// holds the runtime alive for as long as it runs: entering and leaving a `block_on`
-    /// then costs no reference counting, which is most of a `block_on` of a ready future.
-    ///
-    /// A borrowed pointer never outlives its `block_on`: only [`enter_block_on`] installs
-    /// one, its guard (which user code never sees, so it is dropped in order) takes it out
-    /// again, and whatever saves it to put back later ([`replace`]) takes a count of its own
-    /// first.
-    borrowed: Cell<bool>,
-    /// True on worker threads and inside `block_on`: blocking here would stall a runtime.
-    entered: Cell<bool>,
+    /// What runs on this thread such that blocking would stall a runtime: null for nothing;
+    /// [`worker_mark`] on a worker thread; otherwise the runtime of the `block_on` running
+    /// here, borrowed from it (the `block_on` holds the runtime alive for as long as it
+    /// runs). Only [`enter_block_on`] installs a borrowed pointer, and its guard (which user
+    /// code never sees, so it is dropped in order) takes it out again; whatever keeps the
+    /// pointer for later ([`try_current`]) takes a count of its own.
+    entered: Cell<*const Scheduler>,
 }
 
 thread_local! {
     static CONTEXT: Context = const {
         Context {
             scheduler: Cell::new(ptr::null()),
-            borrowed: Cell::new(false),
-            entered: Cell::new(false),
+            entered: Cell::new(ptr::null()),
         }
     };
 }
 
-impl Context {
-    /// Puts `scheduler` (owned, or borrowed if `borrowed`) in place and returns the previous
-    /// one, owned: a borrowed previous pointer gets a count of its own, since whoever puts
-    /// it back may do so after its `block_on` has returned.
-    #[inline]
-    fn swap(&self, scheduler: *const Scheduler, borrowed: bool) -> *const Scheduler {
-        let previous = self.scheduler.replace(scheduler);
-        if self.borrowed.replace(borrowed) {
-            // SAFETY: a borrowed pointer points at a runtime that the `block_on` running on
-            // this thread holds alive (see `borrowed`); it is still running, as its guard
-            // has not taken the pointer out yet. It is that runtime's `Arc::as_ptr`, the
-            // same pointer `Arc::into_raw` would give, so counting it here is sound.
-            unsafe { Arc::increment_strong_count(previous) };
-        }
-        previous
-    }
+/// Stands in `entered` on worker threads: an address no runtime has, never dereferenced.
+fn worker_mark() -> *const Scheduler {
+    static WORKER: u8 = 0;
+    ptr::addr_of!(WORKER).cast()
 }
 
 /// The scheduler of the runtime this thread is in, if any.
 pub(crate) fn try_current() -> Option<Arc<Scheduler>> {
-    let scheduler = CONTEXT.with(|context| context.scheduler.get());
+    let scheduler = CONTEXT.with(|context| {
+        let owned = context.scheduler.get();
+        if owned.is_null() {
+            block_on_runtime(context)
+        } else {
+            owned
+        }
+    });
     if scheduler.is_null() {
         return None;
     }
-    // SAFETY: the context owns a strong count of a non-null pointer, or borrows it from a
-    // running `block_on` that holds one, so the `Scheduler` is alive and taking one more
-    // count for the caller is sound.
+    // SAFETY: the context owns a strong count of `scheduler`, or borrows it from the
+    // `block_on` running on this thread, which holds one; either way the `Scheduler` is
+    // alive, and taking one more count for the caller is sound.
     Some(unsafe {
         Arc::increment_strong_count(scheduler);
         Arc::from_raw(scheduler)
     })
 }
 
-/// Whether this thread is inside a runtime where blocking would stall it (a worker, or a
-/// `block_on`).
-pub(crate) fn is_entered() -> bool {
-    CONTEXT.with(|context| context.entered.get())
+/// The runtime of the `block_on` running on this thread, or null.
+#[inline]
+fn block_on_runtime(context: &Context) -> *const Scheduler {
+    let entered = context.entered.get();
+    if entered == worker_mark() {
+        ptr::null()
+    } else {
+        entered
+    }
+}
+
+/// Whether a `block_on` runs on this thread (its own parker may take a wake as a plain flag).
+#[inline]
+pub(crate) fn in_block_on() -> bool {
+    CONTEXT.with(|context| !block_on_runtime(context).is_null())
+}
+
+/// The clock of the runtime whose `block_on` runs on this thread, or null: for `time`, to
+/// tell whether the thread that pauses a clock is one of that clock's `block_on` threads.
+pub(crate) fn block_on_clock() -> *const Clock {
+    let scheduler = CONTEXT.with(block_on_runtime);
+    if scheduler.is_null() {
+        return ptr::null();
+    }
+    // SAFETY: a non-null `block_on_runtime` is the runtime of the `block_on` running on this
+    // thread, alive until that `block_on` returns; it has not, as this runs on its thread.
+    let clock: &Clock = unsafe { (*scheduler).clock() };
+    clock
 }
 
 /// Lets this thread block (and call `block_on`) until the guard drops, for
 /// `block_in_place` once the worker's core is handed over.
 pub(crate) fn allow_blocking() -> AllowBlockingGuard {
     AllowBlockingGuard {
-        entered: CONTEXT.with(|context| context.entered.replace(false)),
+        entered: CONTEXT.with(|context| context.entered.replace(ptr::null())),
     }
 }
 
-/// Restores the `entered` flag that [`allow_blocking`] cleared.
+/// Restores the `entered` mark that [`allow_blocking`] cleared.
 #[must_use]
 pub(crate) struct AllowBlockingGuard {
-    entered: bool,
+    entered: *const Scheduler,
 }
 
 impl Drop for AllowBlockingGuard {
@@ -99,68 +118,65 @@ impl Drop for AllowBlockingGuard {
     }
 }
 
-/// Restores the previous context when dropped.
+/// Restores the previous runtime when dropped.
 #[must_use]
 pub(crate) struct ContextGuard {
     /// The scheduler to put back; the guard owns its strong count until then.
     scheduler: *const Scheduler,
-    entered: bool,
 }
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        restore(self.scheduler, self.entered);
+        restore(self.scheduler);
     }
 }
 
-/// Puts back a saved context, `scheduler` owned, and gives up the count of the one it
-/// replaces unless that one was borrowed.
-#[inline]
-fn restore(scheduler: *const Scheduler, entered: bool) {
-    let (current, borrowed) = CONTEXT.with(|context| {
-        context.entered.set(entered);
-        (
-            context.scheduler.replace(scheduler),
-            context.borrowed.replace(false),
-        )
-    });
-    if !borrowed {
-        release(current);
+/// Puts back a saved runtime, owned, and gives up the count of the one it replaces.
+fn restore(scheduler: *const Scheduler) {
+    let current = CONTEXT.with(|context| context.scheduler.replace(scheduler));
+    if !current.is_null() {
+        // SAFETY: every non-null pointer in `scheduler` came from `Arc::into_raw` and owns
+        // one strong count, released exactly once: here, when it leaves the context.
+        unsafe { Arc::decrement_strong_count(current) };
     }
-}
-
-/// Gives up the strong count a context or guard owned.
-#[inline]
-fn release(scheduler: *const Scheduler) {
-    if !scheduler.is_null() {
-        // SAFETY: every non-null scheduler pointer that a guard holds, or that the context
-        // holds and does not borrow, came from `Arc::into_raw` (or was counted by
-        // `Context::swap`) and owns one strong count, which is released exactly once: here,
-        // when it leaves the context.
-        unsafe { Arc::decrement_strong_count(scheduler) };
-    }
-}
-
-/// Installs a new context; the guard puts the old one back.
-fn replace(scheduler: &Arc<Scheduler>, entered: bool) -> ContextGuard {
-    let owned = Arc::into_raw(scheduler.clone());
-    CONTEXT.with(|context| ContextGuard {
-        scheduler: context.swap(owned, false),
-        entered: context.entered.replace(entered),
-    })
 }
 
 /// Makes `scheduler`'s runtime the current one (for `spawn`, `Handle::current`) until the
 /// guard drops.
 pub(crate) fn enter(scheduler: &Arc<Scheduler>) -> ContextGuard {
-    replace(scheduler, is_entered())
+    let owned = Arc::into_raw(scheduler.clone());
+    ContextGuard {
+        scheduler: CONTEXT.with(|context| context.scheduler.replace(owned)),
+    }
 }
 
-/// The context of a `block_on`: restores the previous one when dropped, at the end of the
-/// `block_on` that borrowed `'a` of its runtime.
+/// The context of a worker thread: its runtime, and the mark that forbids `block_on`.
+#[must_use]
+pub(crate) struct WorkerGuard {
+    _runtime: ContextGuard,
+    entered: *const Scheduler,
+}
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        CONTEXT.with(|context| context.entered.set(self.entered));
+    }
+}
+
+/// Enters a runtime on one of its worker threads, for the whole life of the thread.
+pub(crate) fn enter_worker(scheduler: &Arc<Scheduler>) -> WorkerGuard {
+    WorkerGuard {
+        _runtime: enter(scheduler),
+        entered: CONTEXT.with(|context| context.entered.replace(worker_mark())),
+    }
+}
+
+/// The context of a `block_on`: when dropped, at the end of the `block_on` that borrowed
+/// `'a` of its runtime, clears the borrowed runtime and puts back the one current before.
 #[must_use]
 pub(crate) struct BlockOnGuard<'a> {
-    /// The scheduler to put back; the guard owns its strong count until then.
+    /// The runtime entered before the `block_on`, if any, to put back; the guard owns its
+    /// strong count until then.
     scheduler: *const Scheduler,
     /// The runtime lent to the context, which must stay alive while the guard does.
     _runtime: std::marker::PhantomData<&'a Arc<Scheduler>>,
@@ -169,42 +185,51 @@ pub(crate) struct BlockOnGuard<'a> {
 impl Drop for BlockOnGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        // `entered` was false: `enter_block_on` checked.
-        if self.scheduler.is_null() {
-            // The common case, a `block_on` outside any runtime, puts back a constant rather
-            // than the saved pointer: the next `block_on`'s read of the context then does not
-            // wait on this one's writes, which would make a loop of short `block_on`s (each
-            // reading what the last one wrote back) a chain of dependent memory accesses.
-            restore(ptr::null(), false);
-        } else {
-            restore_saved(self.scheduler);
-        }
+        CONTEXT.with(|context| {
+            // A constant store, not the value read at entry: the next `block_on`'s read of
+            // the mark then does not wait on this one's, which would make a loop of short
+            // `block_on`s a chain of dependent memory accesses.
+            context.entered.set(ptr::null());
+            // The context as the `block_on` found it, even if a guard made inside was
+            // forgotten or outlives it.
+            if context.scheduler.get() != self.scheduler {
+                restore_saved(self.scheduler);
+            }
+        });
     }
 }
 
-/// [`restore`] of a saved runtime, kept out of line so that the compiler does not merge it
-/// with the null case above (which would bring back the dependency that case avoids).
+/// Puts back the runtime current before a `block_on`, in place of one entered inside it:
+/// rare, so kept out of line.
+#[cold]
 #[inline(never)]
 fn restore_saved(scheduler: *const Scheduler) {
-    restore(scheduler, false);
+    restore(scheduler);
 }
 
-/// Enters a runtime for a `block_on`, panicking if this thread is already inside one. The
-/// context borrows `scheduler` rather than counting it: the guard, which the `block_on`
-/// holds until it returns, keeps the borrow alive.
+/// Enters a runtime for a `block_on`, panicking if this thread is already inside one or is
+/// a worker. The context borrows `scheduler` rather than counting it: the guard, which the
+/// `block_on` holds until it returns, keeps the borrow alive. A runtime entered before (with
+/// [`enter`]) steps aside until the guard drops, so that `spawn` finds this one.
 #[inline]
 #[track_caller]
 pub(crate) fn enter_block_on(scheduler: &Arc<Scheduler>) -> BlockOnGuard<'_> {
     let borrowed = Arc::as_ptr(scheduler);
-    CONTEXT.with(|context| {
-        if context.entered.replace(true) {
+    let saved = CONTEXT.with(|context| {
+        if !context.entered.get().is_null() {
             nested_block_on();
         }
-        BlockOnGuard {
-            scheduler: context.swap(borrowed, true),
-            _runtime: std::marker::PhantomData,
+        context.entered.set(borrowed);
+        let saved = context.scheduler.get();
+        if !saved.is_null() {
+            context.scheduler.set(ptr::null());
         }
-    })
+        saved
+    });
+    BlockOnGuard {
+        scheduler: saved,
+        _runtime: std::marker::PhantomData,
+    }
 }
 
 #[cold]
@@ -215,11 +240,6 @@ fn nested_block_on() -> ! {
          `block_on`): it would block the thread that drives other tasks. `.await` the \
          future instead, or `spawn` it and await the `JoinHandle`."
     );
-}
-
-/// Enters a runtime on one of its worker threads, for the whole life of the thread.
-pub(crate) fn enter_worker(scheduler: &Arc<Scheduler>) -> ContextGuard {
-    replace(scheduler, true)
 }
 
 #[cfg(all(test, not(loom)))]

@@ -150,8 +150,20 @@ pub(crate) fn current_or_global() -> Handle {
         .unwrap_or_else(|| global().handle().clone())
 }
 
+/// The global runtime, started on first use (see [`block_on`]).
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
+/// The global runtime; in line, as `fiber::block_on` in a loop pays this on every call.
+#[inline]
 fn global() -> &'static Runtime {
-    static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+    match GLOBAL.get() {
+        Some(runtime) => runtime,
+        None => start_global(),
+    }
+}
+
+#[cold]
+fn start_global() -> &'static Runtime {
     GLOBAL.get_or_init(|| {
         Runtime::new().unwrap_or_else(|error| {
             panic!("fiber could not start its global runtime's worker threads: {error}")

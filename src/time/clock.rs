@@ -141,13 +141,11 @@ impl Clock {
         self.is_virtual.store(true, Ordering::Release);
         ANY_VIRTUAL_CLOCK.store(true, Ordering::Release);
         drop(state);
-        // A `block_on` thread that pauses the clock is busy from now on.
-        BLOCKER.with(|blocker| {
-            if blocker.get() == Blocker::Uncounted(self as *const Clock) {
-                lock(&self.state).blockers += 1;
-                blocker.set(Blocker::Counted);
-            }
-        });
+        // A `block_on` thread that pauses its runtime's clock is busy from now on.
+        if BLOCKER.get().is_null() && ptr::eq(block_on_clock(), self) {
+            lock(&self.state).blockers += 1;
+            BLOCKER.set(self);
+        }
     }
 
     #[track_caller]
@@ -254,12 +252,19 @@ impl Clock {
         state.paused_at.is_some() && !state.timers.is_empty()
     }
 
-    /// Counts `block_on` threads in (1) or out (-1): rare, for a paused clock only, so kept
-    /// out of `block_on`'s inlined path.
+    /// Counts this `block_on` thread in: rare, for a paused clock only, so kept out of
+    /// `block_on`'s inlined path.
     #[cold]
-    fn add_blockers(&self, change: isize) {
-        let mut state = lock(&self.state);
-        state.blockers = state.blockers.wrapping_add_signed(change);
+    fn count_blocker(&self) {
+        lock(&self.state).blockers += 1;
+        BLOCKER.set(self);
+    }
+
+    /// Counts this `block_on` thread out again.
+    #[cold]
+    fn uncount_blocker(&self) {
+        BLOCKER.set(ptr::null());
+        lock(&self.state).blockers -= 1;
     }
 
     /// The `block_on` thread `thread` woke up.
@@ -318,17 +323,11 @@ impl fmt::Debug for Clock {
     }
 }
 
-/// Whether this thread runs a `block_on` and if so, whether its runtime's clock counts it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Blocker {
-    None,
-    /// In a `block_on` of the runtime with this clock, which was not virtual at entry.
-    Uncounted(*const Clock),
-    Counted,
-}
-
 thread_local! {
-    static BLOCKER: std::cell::Cell<Blocker> = const { std::cell::Cell::new(Blocker::None) };
+    /// The clock that counts this thread's `block_on`, or null. Set only when the clock is
+    /// paused, at the `block_on`'s entry or by the `pause` inside it: a `block_on` of a
+    /// runtime whose clock never paused (nearly all) costs this a load, at its end.
+    static BLOCKER: std::cell::Cell<*const Clock> = const { std::cell::Cell::new(ptr::null()) };
 }
 
 /// A `block_on` thread inside the runtime with `clock`, for the idle test (module docs).
@@ -342,47 +341,56 @@ impl BlockerGuard<'_> {
     /// Enters: counted at once if the clock is virtual, else when it is paused.
     #[inline]
     pub(crate) fn enter(clock: &Clock) -> BlockerGuard<'_> {
-        let blocker = if clock.is_virtual() {
-            clock.add_blockers(1);
-            Blocker::Counted
-        } else {
-            Blocker::Uncounted(clock)
-        };
-        BLOCKER.with(|cell| cell.set(blocker));
+        if clock.is_virtual() {
+            clock.count_blocker();
+        }
         BlockerGuard { clock }
     }
 
     /// Whether the clock counts this thread (it must then report parking and waking).
     #[inline]
     pub(crate) fn is_counted(&self) -> bool {
-        BLOCKER.with(|cell| cell.get() == Blocker::Counted)
+        !BLOCKER.get().is_null()
     }
 }
 
 impl Drop for BlockerGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        if BLOCKER.with(|cell| cell.replace(Blocker::None)) == Blocker::Counted {
-            self.clock.add_blockers(-1);
+        if self.is_counted() {
+            self.clock.uncount_blocker();
         }
     }
 }
 
-/// How timers find the clock of the runtime whose context this thread is in. The runtime
-/// sits above `time` (its workers fire timers), so rather than `time` reaching up into the
-/// runtime's context, the runtime hands this function down when it starts its first
-/// runtime; until then there is no runtime, and so no runtime clock.
-static CURRENT_CLOCK: OnceLock<fn() -> Option<Arc<Clock>>> = OnceLock::new();
+/// How `time` reaches into the runtime's context: the runtime sits above `time` (its
+/// workers fire timers), so rather than `time` importing the runtime, the runtime hands these
+/// functions down when it starts its first runtime; until then there is no runtime, and so
+/// no runtime clock.
+#[derive(Clone, Copy)]
+pub(crate) struct ClockFinders {
+    /// The clock of the runtime whose context this thread is in.
+    pub(crate) current: fn() -> Option<Arc<Clock>>,
+    /// The clock of the runtime whose `block_on` runs on this thread (null if none), for
+    /// comparison only.
+    pub(crate) block_on: fn() -> *const Clock,
+}
 
-/// Tells `time` how to find the current runtime's clock (see [`CURRENT_CLOCK`]).
-pub(crate) fn find_clocks_with(current_clock: fn() -> Option<Arc<Clock>>) {
-    let _ = CURRENT_CLOCK.set(current_clock);
+static FINDERS: OnceLock<ClockFinders> = OnceLock::new();
+
+/// Tells `time` how to find the runtime's clocks (see [`ClockFinders`]).
+pub(crate) fn find_clocks_with(finders: ClockFinders) {
+    let _ = FINDERS.set(finders);
 }
 
 fn current_clock() -> Option<Arc<Clock>> {
-    CURRENT_CLOCK
+    FINDERS.get().and_then(|finders| (finders.current)())
+}
+
+fn block_on_clock() -> *const Clock {
+    FINDERS
         .get()
-        .and_then(|current_clock| current_clock())
+        .map_or(ptr::null(), |finders| (finders.block_on)())
 }
 
 /// The clock of the runtime whose context this thread is in, if that clock is virtual.

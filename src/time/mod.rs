@@ -94,7 +94,7 @@ mod timeout;
 mod wheel;
 
 pub use clock::{advance, now, pause, resume};
-pub(crate) use clock::{find_clocks_with, BlockerGuard, Clock, ParkedThread};
+pub(crate) use clock::{find_clocks_with, BlockerGuard, Clock, ClockFinders, ParkedThread};
 pub(crate) use driver::fire_due;
 pub use error::Elapsed;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};

@@ -33,11 +33,9 @@ pub(crate) fn block_on<F: Future>(
 ) -> F::Output {
     let borrowed;
     let parker = match parker::current() {
-        Some(parker) if !parker.is_polling() => parker,
-        _ => {
-            // The thread's locals are being destroyed, or this `block_on` runs inside
-            // another one on this thread (whose wakes it must not take): a parker for this
-            // call alone.
+        Some(parker) => parker,
+        None => {
+            // The thread's locals are being destroyed: a parker for this call alone.
             borrowed = parker::Borrowed::take();
             borrowed.0
         }
@@ -55,7 +53,6 @@ fn run<F: Future>(
     runtime: Option<(&Scheduler, &BlockerGuard<'_>)>,
 ) -> F::Output {
     let mut future = pin!(future);
-    let _polling = parker.enter_polling();
     // Dropping this waker does nothing, but through an indirect call that the compiler
     // cannot see through: leaving it undropped saves that call on every `block_on`.
     let waker = ManuallyDrop::new(parker.waker());
@@ -119,6 +116,7 @@ fn wait_counted(parker: &'static Parker, scheduler: &Scheduler) {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use std::panic::{self, AssertUnwindSafe};
     use std::sync::mpsc;
     use std::task::Poll;
     use std::thread;
@@ -126,11 +124,13 @@ mod tests {
 
     use crate::Runtime;
 
-    /// A `block_on` nested inside another one (possible once a guard made outside the outer
-    /// one is dropped inside it, which clears the `entered` flag) shares the thread's
-    /// parker: a wake meant for the outer future must not be consumed by the inner loop.
+    /// A guard of another runtime, made before a `block_on` and dropped inside it, puts back
+    /// the runtime current before it, but not the permission to block: a `block_on` inside
+    /// still panics (it would share the thread's parker with the outer one and could take
+    /// the outer future's wake), and the outer one goes on, its wake from another thread
+    /// intact.
     #[test]
-    fn nested_block_on_does_not_swallow_the_outer_wake() {
+    fn an_out_of_order_guard_never_lets_a_nested_block_on_in() {
         let (finished, outcome) = mpsc::channel();
         thread::spawn(move || {
             let rt = Runtime::new().unwrap();
@@ -144,21 +144,21 @@ mod tests {
                     return Poll::Ready(step);
                 }
                 drop(guard.take());
-                // Another thread wakes the outer future at once...
                 let waker = cx.waker().clone();
                 thread::spawn(move || waker.wake());
-                thread::sleep(Duration::from_millis(100));
-                // ...while the inner `block_on` waits for a task that finishes later.
-                let task = rt_ref.spawn(async { thread::sleep(Duration::from_millis(100)) });
-                rt_ref.block_on(task).unwrap();
+                let nested = panic::catch_unwind(AssertUnwindSafe(|| rt_ref.block_on(async {})));
+                let message = nested.expect_err("a nested block_on ran");
+                let message = message.downcast_ref::<&str>().copied().unwrap_or_default();
+                assert!(message.contains("cannot call `block_on`"), "{message}");
                 Poll::Pending
             }));
             let _ = finished.send(result);
         });
         let result = outcome.recv_timeout(Duration::from_secs(10));
-        assert!(
-            result.is_ok(),
-            "the outer block_on never woke: its wake was lost"
+        assert_eq!(
+            result,
+            Ok(2),
+            "the outer block_on lost its wake, or panicked"
         );
     }
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
+use crate::runtime::context;
 use crate::time::ParkedThread;
 
 /// Nobody woke the parker since its owner last looked.
@@ -28,11 +29,9 @@ pub(super) struct Parker {
     state: AtomicU8,
     lock: Mutex<()>,
     condvar: Condvar,
-    /// True while a `block_on` runs on the parker's thread. Only that thread reads or writes
-    /// it (and `woken_in_poll`), so plain loads and stores do: atomics only because the
-    /// parker is shared with the wakers on other threads.
-    polling: AtomicBool,
-    /// Whether the future of that `block_on` woke itself during its poll.
+    /// Whether the future of the `block_on` running on the parker's thread woke itself
+    /// during its poll. Only that thread reads or writes it, so plain loads and stores do:
+    /// an atomic only because the parker is shared with the wakers on other threads.
     woken_in_poll: AtomicBool,
 }
 
@@ -42,7 +41,6 @@ impl Parker {
             state: AtomicU8::new(EMPTY),
             lock: Mutex::new(()),
             condvar: Condvar::new(),
-            polling: AtomicBool::new(false),
             woken_in_poll: AtomicBool::new(false),
         }
     }
@@ -56,9 +54,11 @@ impl Parker {
     }
 
     fn wake(&self) {
-        if ptr::eq(OWN_PARKER.get(), self) && self.polling.load(Ordering::Relaxed) {
-            // Woken by the future its `block_on` is polling on this very thread: the loop
-            // looks at the flag as soon as the poll returns.
+        if ptr::eq(OWN_PARKER.get(), self) && context::in_block_on() {
+            // Woken on the thread of the `block_on` that uses this parker (one at a time: a
+            // `block_on` inside another panics), so by the future it is polling: the loop
+            // looks at the flag as soon as the poll returns. (A stale waker of an earlier
+            // `block_on` on this thread costs a spurious poll at most, as elsewhere.)
             self.woken_in_poll.store(true, Ordering::Relaxed);
             return;
         }
@@ -110,42 +110,11 @@ impl Parker {
                 .unwrap_or_else(PoisonError::into_inner);
         }
     }
-
-    /// Whether a `block_on` runs with this parker on this thread (see `polling`).
-    #[inline]
-    pub(super) fn is_polling(&self) -> bool {
-        self.polling.load(Ordering::Relaxed)
-    }
-
-    /// Marks the thread's `block_on` as running until the guard drops (see `polling`). The
-    /// flag is clear: `block_on` takes a parker of its own when it finds it set.
-    #[inline]
-    pub(super) fn enter_polling(&self) -> Polling<'_> {
-        debug_assert!(
-            !self.is_polling(),
-            "a parker polls one `block_on` at a time"
-        );
-        self.polling.store(true, Ordering::Relaxed);
-        Polling { parker: self }
-    }
 }
 
 impl ParkedThread for Parker {
     fn is_woken(&self) -> bool {
         self.state.load(Ordering::Acquire) == NOTIFIED
-    }
-}
-
-/// Keeps a parker's `polling` flag set; a guard, so that a panicking poll does not leave it
-/// set.
-pub(super) struct Polling<'a> {
-    parker: &'a Parker,
-}
-
-impl Drop for Polling<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.parker.polling.store(false, Ordering::Relaxed);
     }
 }
 
