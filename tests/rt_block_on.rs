@@ -458,3 +458,37 @@ fn a_wake_from_another_thread_during_the_first_poll_is_not_lost() {
         }
     });
 }
+
+/// A task that runs on the thread that took over a worker blocked in `block_in_place` runs on
+/// a worker too: `block_on` there panics as on any worker, rather than stall the queue of the
+/// core it holds.
+#[test]
+fn block_on_in_a_task_on_a_lent_worker_core_panics() {
+    watchdog(|| {
+        let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (entered, inside) = std::sync::mpsc::channel::<()>();
+        let blocker = rt.spawn(async move {
+            fiber::block_in_place(move || {
+                entered.send(()).unwrap();
+                released.recv().unwrap();
+            })
+        });
+        inside.recv().unwrap();
+        // The only worker's core is lent: this task runs on the thread that borrowed it.
+        let outcome = rt
+            .block_on(rt.spawn(async {
+                let handle = fiber::Handle::current();
+                let nested = std::panic::AssertUnwindSafe(|| handle.block_on(async { 1 }));
+                std::panic::catch_unwind(nested).map_err(|payload| {
+                    let message = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+                    message.to_string()
+                })
+            }))
+            .unwrap();
+        release.send(()).unwrap();
+        rt.block_on(blocker).unwrap();
+        let message = outcome.expect_err("block_on ran on a worker's core");
+        assert!(message.contains("cannot call `block_on`"), "{message}");
+    });
+}

@@ -1,65 +1,41 @@
-//! The thread-local runtime context: which runtime `spawn` and `Handle::current` find, and
-//! whether a `block_on` (or a worker loop) is already running here.
+//! The thread-local runtime context: which runtime `spawn` and `Handle::current` find.
 //!
 //! Which *worker* this thread is lives apart, in `scheduler::current`, scoped to the worker
 //! loop: the guards here may be dropped in any order (or forgotten) by user code, and what
 //! they put back is only a counted reference to a runtime, which cannot dangle.
 //!
-//! The context has two parts, so that a `block_on` (a loop of which is a common pattern)
-//! enters and leaves with one store each way and no reference counting: `entered`, the
-//! runtime a `block_on` borrows (or a mark for a worker), and `scheduler`, a runtime entered
-//! with [`enter`] (or a worker's), which takes precedence over the borrowed one.
+//! The runtime of a `block_on` is not counted either: `block_on` lends it to the thread
+//! through the mark that says the thread must not block (`scheduler::current`'s), which it
+//! sets on entry and clears on its way out, so that a `block_on` (a loop of which is a
+//! common pattern) enters and leaves with one store each way. A runtime entered with
+//! [`enter`] (or a worker's) takes precedence over it, and one entered before the `block_on`
+//! steps aside until it returns.
 
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
 
-use super::scheduler::Scheduler;
+use super::scheduler::{current, Scheduler};
 use crate::time::Clock;
 
-struct Context {
-    /// The runtime that `Handle::current` returns, if not null; otherwise `entered`'s, if it
-    /// is a `block_on`'s. The context owns one strong count of it (from `Arc::into_raw`), so
-    /// it stays valid even if a guard is forgotten or guards are dropped out of order.
-    scheduler: Cell<*const Scheduler>,
-    /// What runs on this thread such that blocking would stall a runtime: null for nothing;
-    /// [`worker_mark`] on a worker thread; otherwise the runtime of the `block_on` running
-    /// here, borrowed from it (the `block_on` holds the runtime alive for as long as it
-    /// runs). Only [`enter_block_on`] installs a borrowed pointer, and its guard (which user
-    /// code never sees, so it is dropped in order) takes it out again; whatever keeps the
-    /// pointer for later ([`try_current`]) takes a count of its own.
-    entered: Cell<*const Scheduler>,
-}
-
 thread_local! {
-    static CONTEXT: Context = const {
-        Context {
-            scheduler: Cell::new(ptr::null()),
-            entered: Cell::new(ptr::null()),
-        }
-    };
-}
-
-/// Stands in `entered` on worker threads: an address no runtime has, never dereferenced.
-fn worker_mark() -> *const Scheduler {
-    static WORKER: u8 = 0;
-    ptr::addr_of!(WORKER).cast()
+    /// The runtime that `Handle::current` returns, if not null; otherwise that of the
+    /// `block_on` running here, if any. The context owns one strong count of it (from
+    /// `Arc::into_raw`), so it stays valid even if a guard is forgotten or guards are dropped
+    /// out of order.
+    static SCHEDULER: Cell<*const Scheduler> = const { Cell::new(ptr::null()) };
 }
 
 /// The scheduler of the runtime this thread is in, if any.
 pub(crate) fn try_current() -> Option<Arc<Scheduler>> {
-    let scheduler = CONTEXT.with(|context| {
-        let owned = context.scheduler.get();
-        if owned.is_null() {
-            block_on_runtime(context)
-        } else {
-            owned
-        }
-    });
+    let mut scheduler = SCHEDULER.with(Cell::get);
     if scheduler.is_null() {
-        return None;
+        scheduler = block_on_runtime();
+        if scheduler.is_null() {
+            return None;
+        }
     }
-    // SAFETY: the context owns a strong count of `scheduler`, or borrows it from the
+    // SAFETY: the context owns a strong count of `scheduler`, or it is the runtime of the
     // `block_on` running on this thread, which holds one; either way the `Scheduler` is
     // alive, and taking one more count for the caller is sound.
     Some(unsafe {
@@ -68,11 +44,13 @@ pub(crate) fn try_current() -> Option<Arc<Scheduler>> {
     })
 }
 
-/// The runtime of the `block_on` running on this thread, or null.
+/// The runtime of the `block_on` running on this thread, or null. Only `enter_block_on`
+/// puts a runtime in the mark, and its guard (which user code never sees, so it is dropped in
+/// order) takes it out again: the pointer is valid for as long as it is there.
 #[inline]
-fn block_on_runtime(context: &Context) -> *const Scheduler {
-    let entered = context.entered.get();
-    if entered == worker_mark() {
+fn block_on_runtime() -> *const Scheduler {
+    let entered = current::entered();
+    if entered == current::worker_mark() {
         ptr::null()
     } else {
         entered
@@ -82,13 +60,13 @@ fn block_on_runtime(context: &Context) -> *const Scheduler {
 /// Whether a `block_on` runs on this thread (its own parker may take a wake as a plain flag).
 #[inline]
 pub(crate) fn in_block_on() -> bool {
-    CONTEXT.with(|context| !block_on_runtime(context).is_null())
+    !block_on_runtime().is_null()
 }
 
 /// The clock of the runtime whose `block_on` runs on this thread, or null: for `time`, to
 /// tell whether the thread that pauses a clock is one of that clock's `block_on` threads.
 pub(crate) fn block_on_clock() -> *const Clock {
-    let scheduler = CONTEXT.with(block_on_runtime);
+    let scheduler = block_on_runtime();
     if scheduler.is_null() {
         return ptr::null();
     }
@@ -96,26 +74,6 @@ pub(crate) fn block_on_clock() -> *const Clock {
     // thread, alive until that `block_on` returns; it has not, as this runs on its thread.
     let clock: &Clock = unsafe { (*scheduler).clock() };
     clock
-}
-
-/// Lets this thread block (and call `block_on`) until the guard drops, for
-/// `block_in_place` once the worker's core is handed over.
-pub(crate) fn allow_blocking() -> AllowBlockingGuard {
-    AllowBlockingGuard {
-        entered: CONTEXT.with(|context| context.entered.replace(ptr::null())),
-    }
-}
-
-/// Restores the `entered` mark that [`allow_blocking`] cleared.
-#[must_use]
-pub(crate) struct AllowBlockingGuard {
-    entered: *const Scheduler,
-}
-
-impl Drop for AllowBlockingGuard {
-    fn drop(&mut self) {
-        CONTEXT.with(|context| context.entered.set(self.entered));
-    }
 }
 
 /// Restores the previous runtime when dropped.
@@ -133,9 +91,9 @@ impl Drop for ContextGuard {
 
 /// Puts back a saved runtime, owned, and gives up the count of the one it replaces.
 fn restore(scheduler: *const Scheduler) {
-    let current = CONTEXT.with(|context| context.scheduler.replace(scheduler));
+    let current = SCHEDULER.with(|cell| cell.replace(scheduler));
     if !current.is_null() {
-        // SAFETY: every non-null pointer in `scheduler` came from `Arc::into_raw` and owns
+        // SAFETY: every non-null pointer in `SCHEDULER` came from `Arc::into_raw` and owns
         // one strong count, released exactly once: here, when it leaves the context.
         unsafe { Arc::decrement_strong_count(current) };
     }
@@ -146,11 +104,12 @@ fn restore(scheduler: *const Scheduler) {
 pub(crate) fn enter(scheduler: &Arc<Scheduler>) -> ContextGuard {
     let owned = Arc::into_raw(scheduler.clone());
     ContextGuard {
-        scheduler: CONTEXT.with(|context| context.scheduler.replace(owned)),
+        scheduler: SCHEDULER.with(|cell| cell.replace(owned)),
     }
 }
 
-/// The context of a worker thread: its runtime, and the mark that forbids `block_on`.
+/// The context of a worker thread, hooks included: its runtime, and the mark that forbids
+/// blocking (which the worker loop sets again for its own span).
 #[must_use]
 pub(crate) struct WorkerGuard {
     _runtime: ContextGuard,
@@ -159,7 +118,7 @@ pub(crate) struct WorkerGuard {
 
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
-        CONTEXT.with(|context| context.entered.set(self.entered));
+        current::replace_entered(self.entered);
     }
 }
 
@@ -167,35 +126,34 @@ impl Drop for WorkerGuard {
 pub(crate) fn enter_worker(scheduler: &Arc<Scheduler>) -> WorkerGuard {
     WorkerGuard {
         _runtime: enter(scheduler),
-        entered: CONTEXT.with(|context| context.entered.replace(worker_mark())),
+        entered: current::replace_entered(current::worker_mark()),
     }
 }
 
 /// The context of a `block_on`: when dropped, at the end of the `block_on` that borrowed
-/// `'a` of its runtime, clears the borrowed runtime and puts back the one current before.
+/// `'a` of its runtime, clears the mark and puts back the runtime current before.
 #[must_use]
 pub(crate) struct BlockOnGuard<'a> {
     /// The runtime entered before the `block_on`, if any, to put back; the guard owns its
     /// strong count until then.
     scheduler: *const Scheduler,
-    /// The runtime lent to the context, which must stay alive while the guard does.
+    /// The runtime lent to the mark, which must stay alive while the guard does.
     _runtime: std::marker::PhantomData<&'a Arc<Scheduler>>,
 }
 
 impl Drop for BlockOnGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        CONTEXT.with(|context| {
-            // A constant store, not the value read at entry: the next `block_on`'s read of
-            // the mark then does not wait on this one's, which would make a loop of short
-            // `block_on`s a chain of dependent memory accesses.
-            context.entered.set(ptr::null());
-            // The context as the `block_on` found it, even if a guard made inside was
-            // forgotten or outlives it.
-            if context.scheduler.get() != self.scheduler {
-                restore_saved(self.scheduler);
-            }
-        });
+        // A constant store, not the value read at entry: the next `block_on`'s read of the
+        // mark then does not wait on this one's, which would make a loop of short
+        // `block_on`s a chain of dependent memory accesses.
+        current::replace_entered(ptr::null());
+        // The context as the `block_on` found it, even if a guard made inside was forgotten
+        // or outlives it. (Not a comparison of the two: a guard dropped out of order may
+        // have put back the saved runtime with a count of its own.)
+        if !(SCHEDULER.with(Cell::get).is_null() && self.scheduler.is_null()) {
+            restore_saved(self.scheduler);
+        }
     }
 }
 
@@ -207,25 +165,22 @@ fn restore_saved(scheduler: *const Scheduler) {
     restore(scheduler);
 }
 
-/// Enters a runtime for a `block_on`, panicking if this thread is already inside one or is
-/// a worker. The context borrows `scheduler` rather than counting it: the guard, which the
-/// `block_on` holds until it returns, keeps the borrow alive. A runtime entered before (with
-/// [`enter`]) steps aside until the guard drops, so that `spawn` finds this one.
+/// Enters a runtime for a `block_on`, panicking if this thread must not block (a worker, or
+/// inside another `block_on`). The mark borrows `scheduler` rather than counting it: the
+/// guard, which the `block_on` holds until it returns, keeps the borrow alive. A runtime
+/// entered before (with [`enter`]) steps aside until the guard drops, so that `spawn` finds
+/// this one.
 #[inline]
 #[track_caller]
 pub(crate) fn enter_block_on(scheduler: &Arc<Scheduler>) -> BlockOnGuard<'_> {
-    let borrowed = Arc::as_ptr(scheduler);
-    let saved = CONTEXT.with(|context| {
-        if !context.entered.get().is_null() {
-            nested_block_on();
-        }
-        context.entered.set(borrowed);
-        let saved = context.scheduler.get();
-        if !saved.is_null() {
-            context.scheduler.set(ptr::null());
-        }
-        saved
-    });
+    if !current::entered().is_null() {
+        nested_block_on();
+    }
+    current::replace_entered(Arc::as_ptr(scheduler));
+    let saved = SCHEDULER.with(Cell::get);
+    if !saved.is_null() {
+        SCHEDULER.with(|cell| cell.set(ptr::null()));
+    }
     BlockOnGuard {
         scheduler: saved,
         _runtime: std::marker::PhantomData,
@@ -275,6 +230,34 @@ mod tests {
     thread_local! {
         static SPAWN_ON_EXIT: RefCell<Option<SpawnOnExit>> = const { RefCell::new(None) };
         static KEPT_GUARD: RefCell<Option<EnterGuard<'static>>> = const { RefCell::new(None) };
+    }
+
+    /// Guards of one runtime dropped out of order inside a `block_on` (so that one puts back
+    /// the very runtime the `block_on` saved, with a count of its own), and one forgotten
+    /// there: once every guard is gone, the context holds no count of that runtime.
+    #[test]
+    fn guards_dropped_out_of_order_or_forgotten_inside_block_on_leak_no_count() {
+        let rt = Builder::new().worker_threads(1).build().unwrap();
+        let other = Builder::new().worker_threads(1).build().unwrap();
+        // Once a task has run, the worker thread holds its counts, for good.
+        other.block_on(other.spawn(async {})).unwrap();
+        let counts = || Arc::strong_count(&other.handle().scheduler);
+        let before = counts();
+
+        let outer = other.enter();
+        let inner = other.enter();
+        rt.block_on(async move { drop(inner) });
+        drop(outer);
+        assert_eq!(
+            counts(),
+            before,
+            "a guard dropped out of order leaked a count"
+        );
+
+        let outer = other.enter();
+        rt.block_on(async { std::mem::forget(other.enter()) });
+        drop(outer);
+        assert_eq!(counts(), before, "a guard forgotten inside leaked a count");
     }
 
     /// A guard of another runtime (kept in a `static`) stored in a worker's thread-local puts

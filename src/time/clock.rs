@@ -350,7 +350,7 @@ impl BlockerGuard<'_> {
     /// Whether the clock counts this thread (it must then report parking and waking).
     #[inline]
     pub(crate) fn is_counted(&self) -> bool {
-        !BLOCKER.get().is_null()
+        ptr::eq(BLOCKER.get(), self.clock)
     }
 }
 

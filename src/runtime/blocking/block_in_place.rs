@@ -1,6 +1,5 @@
 //! [`block_in_place`]: block a task's thread without stalling its worker's other tasks.
 
-use crate::runtime::context;
 use crate::runtime::scheduler::lend;
 
 /// Runs the blocking closure `f` on the current thread; if this is a worker thread, its
@@ -34,11 +33,8 @@ use crate::runtime::scheduler::lend;
 /// assert_eq!(answer.unwrap(), 42);
 /// ```
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    if !lend::lend_current_worker() {
-        return f();
-    }
-    // The worker is handed over: this thread now just blocks, as a thread outside the
-    // runtime's workers may (the guard restores that on the way out, panic or not).
-    let _blocking = context::allow_blocking();
+    // Once the worker is handed over, this thread just blocks, as a thread outside the
+    // runtime's workers may (its worker loop takes the core back afterwards).
+    lend::lend_current_worker();
     f()
 }

@@ -6,6 +6,10 @@
 //! else writes it. So, unlike the runtime context (`runtime::context`), which guards dropped
 //! in any order may restore, it can never be left pointing at a core that is gone: guards
 //! dropped out of order panic instead of restoring a stale value.
+//!
+//! Beside it, the mark that says this thread must not block (a worker, or a `block_on`):
+//! the worker loop sets it for its span here, on the lending thread as on the pool thread
+//! that runs a lent core, and lending the core lifts it.
 
 use std::cell::Cell;
 use std::ptr;
@@ -15,6 +19,31 @@ use super::Scheduler;
 
 thread_local! {
     static CURRENT: Cell<*const WorkerCore> = const { Cell::new(ptr::null()) };
+    /// Why this thread must not block, if it must not: null if it may; [`worker_mark`] while
+    /// it runs a worker loop with its core (and around a worker thread's hooks); otherwise
+    /// the runtime whose `block_on` runs here, which `runtime::context` sets and clears
+    /// around that `block_on` (and borrows from it). One word, so that a `block_on` checks
+    /// and marks with one load and one store.
+    static ENTERED: Cell<*const Scheduler> = const { Cell::new(ptr::null()) };
+}
+
+/// Stands in [`ENTERED`] on worker threads: an address no runtime has, never dereferenced.
+#[inline]
+pub(crate) fn worker_mark() -> *const Scheduler {
+    static WORKER: u8 = 0;
+    ptr::addr_of!(WORKER).cast()
+}
+
+/// What [`ENTERED`] holds.
+#[inline]
+pub(crate) fn entered() -> *const Scheduler {
+    ENTERED.with(Cell::get)
+}
+
+/// Puts `entered` in [`ENTERED`], returning what was there.
+#[inline]
+pub(crate) fn replace_entered(entered: *const Scheduler) -> *const Scheduler {
+    ENTERED.with(|cell| cell.replace(entered))
 }
 
 /// Marks this thread as a worker until dropped.
@@ -22,6 +51,7 @@ thread_local! {
 pub(super) struct CurrentWorker {
     core: *const WorkerCore,
     previous: *const WorkerCore,
+    previous_entered: *const Scheduler,
 }
 
 impl CurrentWorker {
@@ -32,6 +62,7 @@ impl CurrentWorker {
         CurrentWorker {
             core,
             previous: CURRENT.with(|current| current.replace(core)),
+            previous_entered: replace_entered(worker_mark()),
         }
     }
 }
@@ -39,6 +70,7 @@ impl CurrentWorker {
 impl Drop for CurrentWorker {
     fn drop(&mut self) {
         let current = CURRENT.with(|current| current.replace(self.previous));
+        replace_entered(self.previous_entered);
         // A mismatch means a guard outlived the one made after it; the pointer it would put
         // back may dangle, so stop rather than go on. (Null: the core is lent, see `detach`.)
         assert!(
@@ -53,12 +85,15 @@ impl Drop for CurrentWorker {
 /// go through the injector, as from a thread outside the workers.
 pub(super) fn detach() {
     CURRENT.with(|current| current.set(ptr::null()));
+    // And it may block now (which is what lending the core is for).
+    replace_entered(ptr::null());
 }
 
 /// Makes `core` this thread's worker again once its lend is over. The caller is the worker
 /// loop whose `CurrentWorker` guard named `core`, so the guard's check still holds.
 pub(super) fn attach(core: &WorkerCore) {
     CURRENT.with(|current| current.set(core));
+    replace_entered(worker_mark());
 }
 
 /// Calls `f` with this thread's worker if it is a worker of `scheduler`.
