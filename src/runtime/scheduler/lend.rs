@@ -19,6 +19,11 @@
 //! task while it waits: whatever the borrower is running cannot be waiting for it. A
 //! borrower may lend the core again (a task it polls calls `block_in_place` too); lends then
 //! nest, each returned to the thread that made it.
+//!
+//! Every lend is recorded in the scheduler's [`LentCores`](super::lent_cores::LentCores),
+//! under whose lock the borrower gives the core back and the lender takes it: that record
+//! is also how a shutdown with a timeout tells which workers it may leave behind, blocked
+//! in place, and when no borrower uses their cores any more.
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};

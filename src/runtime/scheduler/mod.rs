@@ -36,7 +36,13 @@
 //!    worker wakes, a busy one reads the flag. Each worker takes at most one such message.
 //! 3. **Wait for the workers.** The caller joins every worker thread (and the monitor). On
 //!    the way out, a worker drops its queues' references (a held task gives its `RUNNING`
-//!    back first, so it can be cancelled below). If `close` was called by a task of this very runtime (a
+//!    back first, so it can be cancelled below). With a timeout (`Runtime::shutdown_timeout`),
+//!    once the time is up, a worker blocked in place (its core lent by `block_in_place`) is
+//!    not joined but left behind, like a running blocking job, as soon as every worker loop
+//!    still running is such a worker and every borrower of their cores has stopped (see
+//!    [`lent_cores`]); the caller then drops their queues' references itself, and the tasks
+//!    their lenders are polling are marked cancelled below but not waited for: their threads
+//!    drop those futures when the polls return. If `close` was called by a task of this very runtime (a
 //!    runtime dropped from inside), it cannot wait for its own thread: it returns after step
 //!    2, and the last worker to stop performs steps 4 to 6 instead.
 //! 4. **Cancel every task.** The I/O driver is shut down first: sockets, which may outlive
