@@ -1,5 +1,5 @@
-//! Routes the synchronisation primitives of the task machinery and the scheduler's idle
-//! protocol through one place, so that
+//! Routes the synchronisation primitives of the task machinery, the scheduler's idle
+//! protocol and its record of lent cores through one place, so that
 //! the same code runs on `std` normally and on [loom]'s model-checked types under
 //! `--cfg loom`.
 //!
@@ -7,7 +7,7 @@
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
-    pub(crate) use std::sync::{Mutex, MutexGuard};
+    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
@@ -18,7 +18,7 @@ pub(crate) mod sync {
 
 #[cfg(loom)]
 pub(crate) mod sync {
-    pub(crate) use loom::sync::{Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{

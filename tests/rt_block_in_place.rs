@@ -362,3 +362,174 @@ fn dropping_the_runtime_while_workers_are_handed_over_never_hangs() {
         }
     });
 }
+
+/// Counts the drops of its guards.
+#[derive(Clone, Default)]
+struct DropCount(Arc<AtomicUsize>);
+
+struct CountOnDrop(Arc<AtomicUsize>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl DropCount {
+    fn guard(&self) -> CountOnDrop {
+        CountOnDrop(self.0.clone())
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Waits (polling, under the caller's watchdog) until `done` holds.
+fn eventually(mut done: impl FnMut() -> bool) {
+    while !done() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Where the task that never stops blocking calls `block_in_place`.
+#[derive(Clone, Copy, Debug)]
+enum Blocking {
+    /// In its own poll, on a worker.
+    OnAWorker,
+    /// Inside a task that the first blocking task's borrower runs: the core is lent twice.
+    Nested,
+}
+
+/// A task blocks in place until released; `shutdown` (with a timeout) returns all the same:
+/// the other tasks are cancelled, each future dropped once, and the blocked task is left
+/// behind. Once released, its poll runs to its end (the rest of the poll that was in
+/// progress at the shutdown), and its future is then dropped, as the task was cancelled.
+fn a_worker_blocked_in_place_is_left_behind(shutdown: fn(fiber::Runtime), blocking: Blocking) {
+    watchdog(move || {
+        for workers in [1, 2] {
+            let rt = fiber::Builder::new()
+                .worker_threads(workers)
+                .build()
+                .unwrap();
+            let (release, gate) = mpsc::channel::<()>();
+            let gate = Arc::new(std::sync::Mutex::new(gate));
+            let (started, blocked) = mpsc::channel();
+            let polls_ended = Arc::new(AtomicUsize::new(0));
+            let blockers = DropCount::default();
+            // Blocks in place until released, then ends its poll pending.
+            let blocker = |inner: Option<fiber::JoinHandle<()>>| {
+                let (gate, started) = (gate.clone(), started.clone());
+                let (polls_ended, guard) = (polls_ended.clone(), blockers.guard());
+                async move {
+                    let _guard = guard;
+                    fiber::block_in_place(|| {
+                        started.send(()).unwrap();
+                        gate.lock().unwrap().recv().unwrap();
+                    });
+                    polls_ended.fetch_add(1, Ordering::SeqCst);
+                    drop(inner);
+                    std::future::pending::<()>().await
+                }
+            };
+            let handles = match blocking {
+                Blocking::OnAWorker => vec![rt.spawn(blocker(None))],
+                Blocking::Nested => {
+                    let inner_blocker = blocker(None);
+                    let (spawned, spawned_handle) = mpsc::channel();
+                    let outer = rt.spawn({
+                        let outer = blocker(None);
+                        async move {
+                            // Spawned from the worker: it runs on this core, which the
+                            // borrower runs once `outer` blocks, and lends again.
+                            spawned.send(fiber::spawn(inner_blocker)).unwrap();
+                            outer.await
+                        }
+                    });
+                    vec![outer, spawned_handle.recv().unwrap()]
+                }
+            };
+            for _ in &handles {
+                blocked.recv().unwrap();
+            }
+            let others = DropCount::default();
+            let queued: Vec<_> = (0..10)
+                .map(|_| {
+                    let guard = others.guard();
+                    rt.spawn(async move {
+                        let _guard = guard;
+                        std::future::pending::<()>().await
+                    })
+                })
+                .collect();
+
+            shutdown(rt);
+            assert_eq!(others.get(), 10, "{workers} workers, {blocking:?}");
+            for handle in queued {
+                let error = futures::executor::block_on(handle).unwrap_err();
+                assert!(error.is_cancelled());
+            }
+            assert_eq!(polls_ended.load(Ordering::SeqCst), 0);
+            assert_eq!(blockers.get(), 0);
+
+            for _ in &handles {
+                release.send(()).unwrap();
+            }
+            eventually(|| blockers.get() == handles.len());
+            assert_eq!(polls_ended.load(Ordering::SeqCst), handles.len());
+            for handle in handles {
+                let error = futures::executor::block_on(handle).unwrap_err();
+                assert!(error.is_cancelled(), "{workers} workers, {blocking:?}");
+            }
+            assert_eq!(others.get(), 10, "no future is dropped twice");
+        }
+    });
+}
+
+#[test]
+fn shutdown_timeout_leaves_a_worker_blocked_in_place_behind() {
+    a_worker_blocked_in_place_is_left_behind(
+        |rt| rt.shutdown_timeout(Duration::from_millis(50)),
+        Blocking::OnAWorker,
+    );
+}
+
+#[test]
+fn shutdown_background_leaves_a_worker_blocked_in_place_behind() {
+    a_worker_blocked_in_place_is_left_behind(
+        fiber::Runtime::shutdown_background,
+        Blocking::OnAWorker,
+    );
+}
+
+#[test]
+fn shutdown_background_leaves_nested_lends_behind() {
+    a_worker_blocked_in_place_is_left_behind(fiber::Runtime::shutdown_background, Blocking::Nested);
+}
+
+/// The closure blocking in place returns after a short sleep: `drop(rt)` (no timeout) and
+/// a `shutdown_timeout` long enough wait for it, and for the rest of the task's poll.
+#[test]
+fn a_shutdown_without_a_timeout_or_with_time_left_waits_for_block_in_place() {
+    watchdog(|| {
+        let shutdowns: [fn(fiber::Runtime); 2] =
+            [drop, |rt| rt.shutdown_timeout(Duration::from_secs(3600))];
+        for shutdown in shutdowns {
+            let rt = one_worker();
+            let (started, blocking) = mpsc::channel();
+            let poll_ended = Arc::new(AtomicUsize::new(0));
+            let ended = poll_ended.clone();
+            drop(rt.spawn(async move {
+                fiber::block_in_place(|| {
+                    started.send(()).unwrap();
+                    std::thread::sleep(Duration::from_millis(50));
+                });
+                ended.fetch_add(1, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }));
+            blocking.recv().unwrap();
+            shutdown(rt);
+            assert_eq!(poll_ended.load(Ordering::SeqCst), 1);
+        }
+    });
+}

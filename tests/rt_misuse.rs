@@ -48,6 +48,9 @@ enum DropFrom {
     /// A `block_in_place` closure: the worker lent its core, but the shutdown still waits
     /// for this thread.
     BlockInPlace,
+    /// A `block_in_place` closure of a task run by the thread that borrowed a worker's core:
+    /// that thread lent the core again, and its lender waits for it.
+    NestedBlockInPlace,
 }
 
 /// A runtime of 2 workers with 10 pending tasks is dropped by one of its own tasks:
@@ -86,6 +89,25 @@ fn dropped_from_inside_still_shuts_down(from: DropFrom) {
             match from {
                 DropFrom::Task => rt.spawn(async move { drop_own() }),
                 DropFrom::BlockInPlace => rt.spawn(async move { fiber::block_in_place(drop_own) }),
+                DropFrom::NestedBlockInPlace => {
+                    let (dropping, outer_gate) = mpsc::channel::<()>();
+                    let (spawned, inner) = mpsc::channel();
+                    drop(rt.spawn(async move {
+                        // Queued on this core, so run by its borrower once this task blocks.
+                        spawned
+                            .send(fiber::spawn(async move {
+                                fiber::block_in_place(move || {
+                                    dropping.send(()).unwrap();
+                                    drop_own();
+                                })
+                            }))
+                            .unwrap();
+                        fiber::block_in_place(|| {
+                            let _ = outer_gate.recv();
+                        });
+                    }));
+                    inner.recv().unwrap()
+                }
             }
         };
         let error = futures::executor::block_on(handle).unwrap_err();
@@ -127,6 +149,11 @@ fn a_runtime_dropped_by_its_own_task_still_shuts_down() {
 #[test]
 fn a_runtime_dropped_inside_block_in_place_still_shuts_down() {
     dropped_from_inside_still_shuts_down(DropFrom::BlockInPlace);
+}
+
+#[test]
+fn a_runtime_dropped_inside_a_nested_block_in_place_still_shuts_down() {
+    dropped_from_inside_still_shuts_down(DropFrom::NestedBlockInPlace);
 }
 
 /// A future whose destructor takes a while.

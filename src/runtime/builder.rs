@@ -447,7 +447,7 @@ impl Builder {
                 worker::run(&scheduler, index, deque);
                 Hooks::run(&hooks.on_thread_stop);
             })?;
-            scheduler.add_worker_thread(thread);
+            scheduler.add_thread(Some(index), thread);
         }
         if workers > 1 {
             // Runs no user code, so no hooks and no context.
@@ -455,7 +455,7 @@ impl Builder {
             let thread = std::thread::Builder::new()
                 .name(format!("{}-monitor", self.thread_name))
                 .spawn(move || monitor::run(&monitor_scheduler))?;
-            scheduler.add_worker_thread(thread);
+            scheduler.add_thread(None, thread);
         }
         Ok(runtime)
     }

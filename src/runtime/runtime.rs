@@ -14,8 +14,8 @@ use super::task::JoinHandle;
 /// Dropping it shuts it down: the workers stop, every unfinished task's future is dropped
 /// (exactly once) before `drop` returns, and every `JoinHandle` of those tasks resolves to a
 /// cancellation error. Blocking jobs not yet started are cancelled too, and `drop` waits for
-/// the running ones to return (see [`shutdown_timeout`](Runtime::shutdown_timeout) to bound
-/// that wait).
+/// the running ones to return, and for tasks inside [`block_in_place`](crate::block_in_place)
+/// (see [`shutdown_timeout`](Runtime::shutdown_timeout) to bound that wait).
 ///
 /// A runtime dropped by one of its own tasks (in its poll, or inside
 /// [`block_in_place`](crate::block_in_place)) cannot wait for the worker running it: the drop
@@ -129,12 +129,22 @@ impl Runtime {
     }
 
     /// Shuts the runtime down, waiting at most about `timeout` for blocking jobs that are
-    /// still running.
+    /// still running and for worker threads blocked in
+    /// [`block_in_place`](crate::block_in_place).
     ///
     /// Everything else is as for dropping the runtime: the workers stop, unfinished tasks are
     /// cancelled, and blocking jobs not yet started are cancelled. Blocking threads still
     /// running a job when the time is up are abandoned: they finish that job in the
     /// background (its handle never resolves) and then exit.
+    ///
+    /// A worker thread inside `block_in_place` when the time is up is abandoned likewise:
+    /// the shutdown goes on without it (the worker's queued tasks are cancelled with the
+    /// others). Once the closure returns, the thread finishes the poll of the task that
+    /// called `block_in_place` (code after the call runs up to the task's next `.await` that
+    /// waits, as any poll in progress at a shutdown does), then drops that task's future, as
+    /// the task was cancelled (its handle resolves to a cancellation error, or to the output
+    /// if that poll completed it), and exits. A poll that does not block in place is waited
+    /// for however long it takes, as by `drop`.
     ///
     /// # Examples
     ///
@@ -150,7 +160,8 @@ impl Runtime {
         drop(self);
     }
 
-    /// Shuts the runtime down without waiting for blocking jobs that are still running:
+    /// Shuts the runtime down without waiting for blocking jobs that are still running, nor
+    /// for worker threads blocked in [`block_in_place`](crate::block_in_place):
     /// [`shutdown_timeout`](Runtime::shutdown_timeout) with no time at all.
     ///
     /// # Examples

@@ -14,6 +14,15 @@ use crate::runtime::scheduler::lend;
 /// Anywhere else (a blocking-pool thread, inside `block_on`, outside any runtime) `f` just
 /// runs.
 ///
+/// # Shutdown
+///
+/// Dropping the runtime waits for `f` to return, and for the rest of the task's poll, as it
+/// waits for blocking jobs. [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout)
+/// and [`Runtime::shutdown_background`](crate::Runtime::shutdown_background) wait at most
+/// their timeout: then this thread is left behind. When `f` returns, the task's poll goes
+/// on to its next `.await` that waits (the task was cancelled meanwhile: it is not polled
+/// again, and its future is dropped on this thread), and the thread exits.
+///
 /// # Panics
 ///
 /// A panic in `f` propagates to the caller; the worker's tasks are not lost.

@@ -19,18 +19,25 @@
 //! task while it waits: whatever the borrower is running cannot be waiting for it. A
 //! borrower may lend the core again (a task it polls calls `block_in_place` too); lends then
 //! nest, each returned to the thread that made it.
+//!
+//! Every lend is recorded in the scheduler's [`LentCores`](super::lent_cores::LentCores),
+//! under whose lock the borrower gives the core back and the lender takes it: that record
+//! is also how a shutdown with a timeout tells which workers it may leave behind, blocked
+//! in place, and when no borrower uses their cores any more.
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::blocking::pool::Admission;
 use super::blocking::spawn_job;
 use super::current;
+pub(crate) use super::lent_cores::Returned;
 use super::worker::{self, WorkerCore};
+use super::Scheduler;
 
 thread_local! {
     /// The lend this thread made during the poll in progress (`block_in_place`), for its
@@ -69,42 +76,36 @@ fn take_lend() -> Option<Arc<Lend>> {
 /// One lend of a worker's core, shared by the lender and the borrower.
 pub(crate) struct Lend {
     core: NonNull<WorkerCore>,
+    /// The scheduler of the core, whose record of lent cores (`LentCores`) knows this lend
+    /// by `id`: whether it is returned, and whether it was taken back.
+    scheduler: Arc<Scheduler>,
+    id: u64,
     /// Set by the lender when it wants the core back; the borrower looks at it before each
     /// task it runs.
     recalled: AtomicBool,
     /// Wakes a borrower parked on the injector when the core is recalled.
     recall_sender: Sender<()>,
     recall_receiver: Receiver<()>,
-    /// `Some` once the borrower has stopped using the core: whether it took the worker's
-    /// shutdown message meanwhile.
-    returned: Mutex<Option<Returned>>,
-    returned_signal: Condvar,
 }
 
 // SAFETY: the core pointer is only followed by one thread at a time: the borrower, between
 // the hand-over (the pool's lock orders it after the lender's last use) and the return (the
-// lend's lock orders it before the lender's next use). Everything else is `Sync` already.
+// lock of `LentCores` orders it before the lender's next use). Everything else is `Sync`
+// already.
 unsafe impl Send for Lend {}
 // SAFETY: as above.
 unsafe impl Sync for Lend {}
 
-/// What the borrower hands back with the core.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Returned {
-    /// The borrower took the worker's `Shutdown` message: the worker must stop.
-    pub(crate) stopping: bool,
-}
-
 impl Lend {
-    fn new(core: &WorkerCore) -> Lend {
+    fn new(core: &WorkerCore, id: u64) -> Lend {
         let (recall_sender, recall_receiver) = crossbeam_channel::bounded(1);
         Lend {
             core: NonNull::from(core),
+            scheduler: core.scheduler_arc().clone(),
+            id,
             recalled: AtomicBool::new(false),
             recall_sender,
             recall_receiver,
-            returned: Mutex::new(None),
-            returned_signal: Condvar::new(),
         }
     }
 
@@ -114,9 +115,11 @@ impl Lend {
     ///
     /// Only the borrower calls this, and only until it calls [`give_back`](Lend::give_back).
     pub(super) unsafe fn core(&self) -> &WorkerCore {
-        // SAFETY: the lender keeps the core alive until the lend is returned (its worker
-        // loop waits for the return before leaving, and so does the guard that outlives the
-        // loop if it unwinds); the caller is the only thread using it until then.
+        // SAFETY: the lender keeps the core alive until it takes it back (its worker loop
+        // takes it back before leaving, and so does the guard that outlives the loop if it
+        // unwinds), which it does only once the lend is returned; even a lender abandoned
+        // by a shutdown (see `LentCores`) keeps its frame until then. The caller is the only
+        // thread using the core until it gives it back.
         unsafe { self.core.as_ref() }
     }
 
@@ -131,13 +134,7 @@ impl Lend {
 
     /// The borrower is done with the core.
     pub(super) fn give_back(&self, returned: Returned) {
-        let mut slot = self
-            .returned
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *slot = Some(returned);
-        drop(slot);
-        self.returned_signal.notify_one();
+        self.scheduler.lent_cores().give_back(self.id, returned);
     }
 
     /// Asks the borrower to stop and waits until it has given the core back.
@@ -145,20 +142,18 @@ impl Lend {
         self.recalled.store(true, Ordering::Release);
         // A full channel means the borrower has been told already.
         let _ = self.recall_sender.try_send(());
-        let mut slot = self
-            .returned
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        loop {
-            if let Some(returned) = *slot {
-                return returned;
-            }
-            slot = self
-                .returned_signal
-                .wait(slot)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
+        self.scheduler.lent_cores().take_back(self.id)
     }
+}
+
+/// Whether this thread lent a core of `scheduler` and has not taken it back: it runs a
+/// `block_in_place` closure, or the rest of that poll. The shutdown waits for such a thread
+/// (unless it abandons it), so it must not wait for itself.
+pub(crate) fn is_lending_for(scheduler: &Scheduler) -> bool {
+    let lend = LENT.with(Cell::get);
+    // SAFETY: a non-null `lend` owns a strong count (see `LENT`), so the `Lend` is alive;
+    // only this thread takes it.
+    !lend.is_null() && std::ptr::eq(Arc::as_ptr(&unsafe { &*lend }.scheduler), scheduler)
 }
 
 /// If this thread is a worker polling a task, lends its core to a new borrower from the
@@ -172,7 +167,10 @@ pub(crate) fn lend_current_worker() -> bool {
             return false;
         }
         let scheduler = core.scheduler_arc().clone();
-        let lend = Arc::new(Lend::new(core));
+        // Recorded before any borrower may give it back; the task's address only names it.
+        let task = core.polling_task().map_or(0, |task| task.as_ptr() as usize);
+        let id = scheduler.lent_cores().lent(core.index(), task);
+        let lend = Arc::new(Lend::new(core, id));
         // From here the core is not ours: nothing on this thread may reach it until it is
         // given back.
         current::detach();
@@ -191,6 +189,7 @@ pub(crate) fn lend_current_worker() -> bool {
             }
             Err(_) => {
                 // No borrower ever saw the core.
+                scheduler.lent_cores().forget(id);
                 current::attach(core);
                 false
             }

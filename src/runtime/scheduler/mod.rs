@@ -36,7 +36,13 @@
 //!    worker wakes, a busy one reads the flag. Each worker takes at most one such message.
 //! 3. **Wait for the workers.** The caller joins every worker thread (and the monitor). On
 //!    the way out, a worker drops its queues' references (a held task gives its `RUNNING`
-//!    back first, so it can be cancelled below). If `close` was called by a task of this very runtime (a
+//!    back first, so it can be cancelled below). With a timeout (`Runtime::shutdown_timeout`),
+//!    once the time is up, a worker blocked in place (its core lent by `block_in_place`) is
+//!    not joined but left behind, like a running blocking job, as soon as every worker loop
+//!    still running is such a worker and every borrower of their cores has stopped (see
+//!    [`lent_cores`]); the caller then drops their queues' references itself, and the tasks
+//!    their lenders are polling are marked cancelled below but not waited for: their threads
+//!    drop those futures when the polls return. If `close` was called by a task of this very runtime (a
 //!    runtime dropped from inside), it cannot wait for its own thread: it returns after step
 //!    2, and the last worker to stop performs steps 4 to 6 instead.
 //! 4. **Cancel every task.** The I/O driver is shut down first: sockets, which may outlive
@@ -60,6 +66,7 @@ pub(crate) mod blocking;
 pub(crate) mod current;
 pub(crate) mod idle;
 pub(crate) mod lend;
+pub(crate) mod lent_cores;
 pub(crate) mod metrics;
 pub(crate) mod monitor;
 pub(crate) mod slot;
@@ -68,7 +75,7 @@ pub(crate) mod worker;
 
 use std::future::Future;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::{Duration, Instant};
@@ -79,6 +86,7 @@ use crossbeam_utils::CachePadded;
 
 use self::blocking::pool::{BlockingPool, PoolConfig};
 use self::idle::Idle;
+use self::lent_cores::{Abandoned, LentCores};
 use self::metrics::WorkerMetrics;
 use self::monitor::Monitor;
 use self::slot::Slot;
@@ -125,12 +133,14 @@ pub(crate) struct Scheduler {
     /// Set once every worker has stopped: from then on nobody takes tasks off the channel,
     /// so whoever puts one there must take it back off.
     workers_stopped: AtomicBool,
-    /// Workers whose loop has not ended yet.
-    workers_running: AtomicUsize,
+    /// The cores lent by `block_in_place` right now, and the worker loops not ended yet.
+    lent_cores: LentCores,
     /// `close` was called from one of this runtime's own workers and could not wait: the
     /// last worker to stop finishes the shutdown.
     close_left_to_workers: AtomicBool,
-    threads: Mutex<Vec<ThreadHandle<()>>>,
+    /// The worker threads (with their index) and the monitor's (with none), for `close` to
+    /// join.
+    threads: Mutex<Vec<(Option<usize>, ThreadHandle<()>)>>,
     metrics: Box<[CachePadded<WorkerMetrics>]>,
     /// Tasks spawned from outside the workers. On a line of its own: a thread spawning
     /// remotely writes it on every spawn, and the workers read the fields around it on every
@@ -174,7 +184,7 @@ impl Scheduler {
             shutdown: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             workers_stopped: AtomicBool::new(false),
-            workers_running: AtomicUsize::new(workers),
+            lent_cores: LentCores::new(workers),
             close_left_to_workers: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(workers)),
             metrics: (0..workers).map(|_| CachePadded::default()).collect(),
@@ -188,12 +198,13 @@ impl Scheduler {
         (Arc::new(scheduler), deques)
     }
 
-    /// Records a started worker (or monitor) thread, for `close` to join.
-    pub(crate) fn add_worker_thread(&self, thread: ThreadHandle<()>) {
+    /// Records a started thread, for `close` to join: worker `index`'s, or the monitor's
+    /// (`None`).
+    pub(crate) fn add_thread(&self, index: Option<usize>, thread: ThreadHandle<()>) {
         self.threads
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(thread);
+            .push((index, thread));
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -206,9 +217,9 @@ impl Scheduler {
 
     /// Whether the calling thread is one this scheduler's shutdown waits for: a worker thread,
     /// running the worker loop or lending its core (`block_in_place`), or a thread that
-    /// borrows a worker's core.
+    /// borrows a worker's core, running it or lending it again.
     pub(crate) fn is_own_thread(&self) -> bool {
-        if self.is_current_worker() {
+        if self.is_current_worker() || lend::is_lending_for(self) {
             return true;
         }
         let me = std::thread::current().id();
@@ -216,7 +227,12 @@ impl Scheduler {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .iter()
-            .any(|thread| thread.thread().id() == me)
+            .any(|(_, thread)| thread.thread().id() == me)
+    }
+
+    /// The record of the cores lent right now.
+    pub(crate) fn lent_cores(&self) -> &LentCores {
+        &self.lent_cores
     }
 
     /// Whether the calling thread is one of this scheduler's workers.
@@ -387,9 +403,9 @@ impl Scheduler {
     }
 
     /// Shuts the scheduler down; see the module docs ("Shutdown") for the protocol.
-    /// `blocking_timeout` bounds the wait for running blocking jobs (`None`: until they
-    /// return). Returns at once when the scheduler is already closing.
-    pub(crate) fn close(&self, blocking_timeout: Option<Duration>) {
+    /// `timeout` bounds the wait for workers blocked in place and for running blocking jobs
+    /// (`None`: until they return). Returns at once when the scheduler is already closing.
+    pub(crate) fn close(&self, timeout: Option<Duration>) {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -409,40 +425,73 @@ impl Scheduler {
         if from_own_worker {
             return;
         }
+        // A timeout too far out to be an instant is no timeout at all.
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let abandoned = match deadline {
+            Some(deadline) => self.lent_cores.wait_for_workers(deadline),
+            None => Abandoned::default(),
+        };
         let threads = std::mem::take(
             &mut *self
                 .threads
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
-        for thread in threads {
+        for (index, thread) in threads {
+            if index.is_some_and(|index| abandoned.workers.contains(&index)) {
+                // Blocked in place: it leaves its loop, on its own, once its closure and the
+                // rest of its poll return.
+                drop(thread);
+                continue;
+            }
             let _ = thread.join();
         }
-        self.cancel_all_tasks();
-        self.blocking.shutdown(blocking_timeout);
+        for &index in &abandoned.workers {
+            self.release_queue_of_abandoned(index);
+        }
+        self.cancel_all_tasks(&abandoned.tasks);
+        self.blocking
+            .shutdown(deadline.map(|deadline| deadline.saturating_duration_since(Instant::now())));
+    }
+
+    /// Does for worker `index`, left behind blocked in place, what it does to its queues on
+    /// its way out (it may yet, racing with this: each entry is taken once): a held entry
+    /// gives its task's `RUNNING` back, so that the shutdown can cancel that task.
+    fn release_queue_of_abandoned(&self, index: usize) {
+        if let Some(task) = self.slots[index].steal() {
+            drop(task.into_unheld());
+        }
+        loop {
+            match self.stealers[index].steal() {
+                crossbeam_deque::Steal::Success(task) => drop(task.into_unheld()),
+                crossbeam_deque::Steal::Retry => {}
+                crossbeam_deque::Steal::Empty => break,
+            }
+        }
     }
 
     /// Called by each worker when its loop has ended and its queues are empty: the last one
     /// finishes a shutdown that `close` left to the workers.
     pub(crate) fn worker_stopped(&self) {
-        if self.workers_running.fetch_sub(1, Ordering::AcqRel) == 1
+        if self.lent_cores.worker_loop_ended()
             && self.shutdown.load(Ordering::Acquire)
             && self.close_left_to_workers.load(Ordering::Relaxed)
         {
-            self.cancel_all_tasks();
+            self.cancel_all_tasks(&[]);
             // Nobody waits for this shutdown to end: the blocking jobs still running are
             // left to finish on their own.
             self.blocking.shutdown(Some(Duration::ZERO));
         }
     }
 
-    /// Steps 4 and 5 of the shutdown, once no worker runs.
-    fn cancel_all_tasks(&self) {
+    /// Steps 4 and 5 of the shutdown, once no worker runs (but those left behind blocked in
+    /// place, polling the tasks at the addresses `abandoned`, which are not waited for).
+    fn cancel_all_tasks(&self, abandoned: &[usize]) {
         self.workers_stopped.store(true, Ordering::SeqCst);
         // Sockets outlive their runtime: fail their waits and later operations with an error
         // rather than leave them waiting for a driver nobody polls.
         self.io.shutdown();
-        self.owned.close_and_cancel_all();
+        self.owned.close_and_cancel_all(abandoned);
         self.reclaim_stray_entries();
     }
 

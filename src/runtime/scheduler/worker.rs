@@ -78,6 +78,16 @@ impl WorkerCore {
         self.current.get().is_some() && !self.yield_requested.get()
     }
 
+    /// The task being polled on this core, if one is.
+    pub(super) fn polling_task(&self) -> Option<NonNull<Header>> {
+        self.current.get()
+    }
+
+    /// This core's worker index.
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
     /// The task to run next (see `push_next`).
     #[inline]
     fn slot(&self) -> &Slot {

@@ -22,7 +22,8 @@
 //!   `JoinHandle` (if it still has [`JOIN_INTEREST`]) or to nobody.
 //! - [`CANCELLED`]: an `abort` asked for the task to be cancelled. Whoever holds `RUNNING`
 //!   next drops the future instead of polling it and completes the task with a cancellation
-//!   error. Set by `abort` only; never cleared.
+//!   error. Set by `abort`, and by a runtime's shutdown (for a task being polled, by a
+//!   worker that the shutdown leaves behind blocked in place); never cleared.
 //! - [`JOIN_INTEREST`]: the `JoinHandle` is alive and will read the output. Cleared by the
 //!   handle's drop, but only while the task is not complete (after that, the handle drops the
 //!   output itself).
@@ -328,12 +329,16 @@ impl State {
         })
     }
 
-    /// Runtime shutdown: no worker is left, so a queued task is taken too.
+    /// Runtime shutdown: no worker is left, so a queued task is taken too. A running task
+    /// (a poll that the shutdown left behind, blocked in place) is marked cancelled, so that
+    /// its poller drops the future when the poll returns instead of making it idle.
     #[inline]
     pub(crate) fn transition_to_shutdown(&self) -> TransitionToCancelled {
         self.update(|s| {
-            if s.is_complete() || s.is_running() {
+            if s.is_complete() || s.is_cancelled() && s.is_running() {
                 (None, TransitionToCancelled::Deferred)
+            } else if s.is_running() {
+                (Some(s.0 | CANCELLED), TransitionToCancelled::Deferred)
             } else {
                 (
                     Some(s.0 | CANCELLED | RUNNING),

@@ -148,7 +148,7 @@ impl TestScheduler {
             .drain(..)
             .map(Notified::into_unheld)
             .collect();
-        self.0.owned.close_and_cancel_all();
+        self.0.owned.close_and_cancel_all(&[]);
         drop(drained);
     }
 }
