@@ -492,3 +492,27 @@ fn block_on_in_a_task_on_a_lent_worker_core_panics() {
         assert!(message.contains("cannot call `block_on`"), "{message}");
     });
 }
+
+/// Once a `block_in_place` closure has returned, the rest of the task's poll runs on a worker
+/// again, where `block_on` panics, even before the worker loop takes its core back.
+#[test]
+fn block_on_after_block_in_place_in_the_same_poll_panics() {
+    watchdog(|| {
+        let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+        let outcome = rt
+            .block_on(rt.spawn(async {
+                let inside = fiber::block_in_place(|| {
+                    fiber::Handle::current().block_on(async { fiber::spawn(async { 2 }).await })
+                });
+                let handle = fiber::Handle::current();
+                let after = std::panic::AssertUnwindSafe(|| handle.block_on(async { 1 }));
+                (inside.unwrap(), std::panic::catch_unwind(after).is_err())
+            }))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            (2, true),
+            "block_on ran on a worker after block_in_place"
+        );
+    });
+}

@@ -164,3 +164,49 @@ fn a_panicking_hook_does_not_stop_the_worker() {
         assert_eq!(metrics.slow_polls_count(), 2);
     });
 }
+
+/// The hook runs outside the task's poll: a `block_in_place` in it just runs its closure, and
+/// never lends the worker's core (nobody would take it back before the next task ran on it,
+/// so two threads would run the one worker's tasks at once).
+#[test]
+fn block_in_place_in_the_hook_never_lends_the_core() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    static HOOK_BLOCKED: AtomicBool = AtomicBool::new(false);
+    static IN_POLL: AtomicUsize = AtomicUsize::new(0);
+    static MOST_IN_POLL: AtomicUsize = AtomicUsize::new(0);
+
+    watchdog(|| {
+        let rt = fiber::Builder::new()
+            .worker_threads(1)
+            .slow_poll_threshold(Duration::from_millis(10))
+            .on_slow_poll(|_| {
+                if !HOOK_BLOCKED.swap(true, Ordering::SeqCst) {
+                    fiber::block_in_place(|| std::thread::sleep(Duration::from_millis(1)));
+                }
+            })
+            .build()
+            .unwrap();
+        rt.block_on(rt.spawn(async { std::thread::sleep(Duration::from_millis(20)) }))
+            .unwrap();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                rt.spawn(async {
+                    let polling = IN_POLL.fetch_add(1, Ordering::SeqCst) + 1;
+                    MOST_IN_POLL.fetch_max(polling, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_micros(200));
+                    IN_POLL.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for task in tasks {
+            rt.block_on(task).unwrap();
+        }
+        assert!(HOOK_BLOCKED.load(Ordering::SeqCst), "the hook never ran");
+        assert_eq!(
+            MOST_IN_POLL.load(Ordering::SeqCst),
+            1,
+            "two threads polled the one worker's tasks at once"
+        );
+    });
+}

@@ -138,14 +138,14 @@ impl Clock {
             "`fiber::time::pause`: this runtime's clock is already paused"
         );
         state.paused_at = Some(Mapping(state.resumed).runtime_now());
-        self.is_virtual.store(true, Ordering::Release);
-        ANY_VIRTUAL_CLOCK.store(true, Ordering::Release);
-        drop(state);
-        // A `block_on` thread that pauses its runtime's clock is busy from now on.
+        // A `block_on` thread that pauses its runtime's clock is busy from now on: counted
+        // under the same lock, so that no worker sees the paused clock without it.
         if BLOCKER.get().is_null() && ptr::eq(block_on_clock(), self) {
-            lock(&self.state).blockers += 1;
+            state.blockers += 1;
             BLOCKER.set(self);
         }
+        self.is_virtual.store(true, Ordering::Release);
+        ANY_VIRTUAL_CLOCK.store(true, Ordering::Release);
     }
 
     #[track_caller]

@@ -42,8 +42,13 @@ use crate::runtime::scheduler::lend;
 /// assert_eq!(answer.unwrap(), 42);
 /// ```
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    // Once the worker is handed over, this thread just blocks, as a thread outside the
-    // runtime's workers may (its worker loop takes the core back afterwards).
-    lend::lend_current_worker();
+    if !lend::lend_current_worker() {
+        return f();
+    }
+    // The worker is handed over: this thread now just blocks, as a thread outside the
+    // runtime's workers may, until `f` returns (or panics); the rest of the task's poll runs
+    // as a worker's does, where blocking is refused, until the worker loop takes its core
+    // back.
+    let _mark = lend::RemarkWorker;
     f()
 }

@@ -156,6 +156,17 @@ pub(crate) fn is_lending_for(scheduler: &Scheduler) -> bool {
     !lend.is_null() && std::ptr::eq(Arc::as_ptr(&unsafe { &*lend }.scheduler), scheduler)
 }
 
+/// Marks the thread as a worker again when dropped, once the blocking closure of a
+/// `block_in_place` that lent the core has returned: the rest of the task's poll may not
+/// block either (`current::attach` marks it anyway when the worker takes its core back).
+pub(crate) struct RemarkWorker;
+
+impl Drop for RemarkWorker {
+    fn drop(&mut self) {
+        current::replace_entered(current::worker_mark());
+    }
+}
+
 /// If this thread is a worker polling a task, lends its core to a new borrower from the
 /// blocking pool, records the lend in the context for the worker loop to recall it, and
 /// returns true. Returns false (and changes nothing) anywhere else, or if no pool thread

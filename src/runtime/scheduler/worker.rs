@@ -326,7 +326,10 @@ impl Worker<'_> {
         // Only a poll of the future counts: not a cancellation, nor a task found finished.
         if let (true, Some(spawned_at)) = (duration > threshold, spawned_at) {
             // The hook is user code, which may poll fiber's resources under an executor of
-            // its own: it runs without the spent budget of the task.
+            // its own: it runs without the spent budget of the task, and outside the task's
+            // poll, so that a `block_in_place` in it does not lend the core (nobody would
+            // recall the lend before the next task ran on the same core).
+            self.core.current.set(None);
             coop::remove_budget();
             metrics::add(&self.core.metrics().slow_polls, 1);
             let slow = SlowPoll::new(duration, spawned_at);

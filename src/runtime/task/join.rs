@@ -52,6 +52,12 @@ fn abort_task(raw: NonNull<Header>) {
 }
 
 impl<T> JoinHandle<T> {
+    /// The task's address, which names it for a shutdown that leaves its poll behind.
+    #[cfg(test)]
+    pub(crate) fn task_address(&self) -> usize {
+        self.raw.as_ptr() as usize
+    }
+
     /// Takes over the handle's reference to the task at `raw`, whose output type is `T`.
     pub(crate) fn from_raw(raw: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {

@@ -140,6 +140,12 @@ impl TestScheduler {
     /// give up `RUNNING`), the owner list's pass cancels every unfinished task, and then the
     /// queue's references go.
     fn shutdown(&self) {
+        self.shutdown_leaving_behind(&[]);
+    }
+
+    /// A shutdown that does not wait for the tasks at these addresses (polls left behind,
+    /// blocked in place, as a shutdown with a timeout does).
+    fn shutdown_leaving_behind(&self, abandoned: &[usize]) {
         let drained: Vec<Notified> = self
             .0
             .tasks
@@ -148,7 +154,7 @@ impl TestScheduler {
             .drain(..)
             .map(Notified::into_unheld)
             .collect();
-        self.0.owned.close_and_cancel_all(&[]);
+        self.0.owned.close_and_cancel_all(abandoned);
         drop(drained);
     }
 }
@@ -438,6 +444,33 @@ fn shutdown_racing_a_wake_drops_the_future_once() {
         waker_thread.join().unwrap();
         // A wake that landed after the shutdown's drain left a `Notified` behind.
         scheduler.shutdown();
+        assert_eq!(drops.count(), 1);
+        assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    });
+}
+
+/// A shutdown that leaves a poll behind (its thread blocked in place) marks the task
+/// cancelled without waiting for it: whichever way the poll and the shutdown interleave, the
+/// future is dropped once, by the shutdown or by the poller when its poll returns.
+#[test]
+fn a_shutdown_leaving_a_poll_behind_drops_the_future_once() {
+    model(|| {
+        let scheduler = TestScheduler::new();
+        let drops = DropCounter::new();
+        let guard = drops.guard();
+        let mut handle = scheduler.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+        let polled = handle.task_address();
+        let poller = {
+            let scheduler = scheduler.clone();
+            thread::spawn(move || {
+                scheduler.run_one();
+            })
+        };
+        scheduler.shutdown_leaving_behind(&[polled]);
+        poller.join().unwrap();
         assert_eq!(drops.count(), 1);
         assert!(matches!(poll_join(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
     });
