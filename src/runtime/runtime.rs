@@ -44,8 +44,9 @@ pub struct Runtime {
 ///
 /// Drop guards in the reverse order of their creation. Other orders (or a forgotten guard)
 /// leave the wrong runtime current, but never a dangling one: the context keeps the runtime's
-/// shared state alive for as long as it names it (a few kilobytes, never freed if the thread
-/// exits while its context still names the runtime).
+/// shared state alive for as long as it names it (a few kilobytes and the I/O driver's file
+/// descriptors, never freed if the thread exits while its context still names the runtime).
+/// A `block_on` leaves the context as it found it, whatever guards made inside it did.
 #[derive(Debug)]
 #[must_use = "the runtime context is left when the guard is dropped"]
 pub struct EnterGuard<'a> {
