@@ -38,6 +38,7 @@ use super::current;
 pub(crate) use super::lent_cores::Returned;
 use super::worker::{self, WorkerCore};
 use super::Scheduler;
+use crate::loom::sync::Condvar;
 
 thread_local! {
     /// The lend this thread made during the poll in progress (`block_in_place`), for its
@@ -86,6 +87,8 @@ pub(crate) struct Lend {
     /// Wakes a borrower parked on the injector when the core is recalled.
     recall_sender: Sender<()>,
     recall_receiver: Receiver<()>,
+    /// Wakes the lender waiting for the core once the borrower gives it back.
+    returned_signal: Condvar,
 }
 
 // SAFETY: the core pointer is only followed by one thread at a time: the borrower, between
@@ -106,6 +109,7 @@ impl Lend {
             recalled: AtomicBool::new(false),
             recall_sender,
             recall_receiver,
+            returned_signal: Condvar::new(),
         }
     }
 
@@ -134,7 +138,9 @@ impl Lend {
 
     /// The borrower is done with the core.
     pub(super) fn give_back(&self, returned: Returned) {
-        self.scheduler.lent_cores().give_back(self.id, returned);
+        self.scheduler
+            .lent_cores()
+            .give_back(self.id, returned, &self.returned_signal);
     }
 
     /// Asks the borrower to stop and waits until it has given the core back.
@@ -142,7 +148,9 @@ impl Lend {
         self.recalled.store(true, Ordering::Release);
         // A full channel means the borrower has been told already.
         let _ = self.recall_sender.try_send(());
-        self.scheduler.lent_cores().take_back(self.id)
+        self.scheduler
+            .lent_cores()
+            .take_back(self.id, &self.returned_signal)
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! Every lend is recorded here from the moment it is made until its lender takes the core
 //! back; the borrower marks it returned when it stops using the core. One mutex guards it
-//! all, and every change wakes everyone waiting on the one condition variable: lends are
-//! rare, and the worker's hot path never comes here.
+//! all; a lender waits for its borrower on a condition variable of its own lend (so that
+//! one give-back wakes one lender, however many lends there are), and only a shutdown
+//! waiting for the workers is told of every change. Lends are rare, and the worker's hot
+//! path never comes here.
 //!
 //! # What a shutdown with a timeout reads here
 //!
@@ -23,7 +25,7 @@
 //! queues work on a lent core any more, and the shutdown may cancel the tasks and reclaim
 //! the queues.
 //!
-//! Every transition that may make the condition true wakes the waiter: a lend made (a core
+//! Every transition that may make the condition true wakes that waiter: a lend made (a core
 //! now counts as lent), a lend returned, a lend taken back (an older lend becomes the
 //! newest), and a worker loop that ends.
 
@@ -41,6 +43,7 @@ pub(crate) struct Returned {
 /// The lends of one scheduler; see the module docs.
 pub(crate) struct LentCores {
     state: Mutex<State>,
+    /// Wakes the shutdown waiting in `wait_for_workers`.
     changed: Condvar,
 }
 
@@ -50,6 +53,8 @@ struct State {
     next_id: u64,
     /// Worker loops (one per worker thread) that have not ended yet.
     loops_running: usize,
+    /// A shutdown waits in `wait_for_workers`, to be told of every change.
+    shutdown_waiting: bool,
 }
 
 struct Entry {
@@ -111,6 +116,7 @@ impl LentCores {
                 lends: Vec::new(),
                 next_id: 0,
                 loops_running: workers,
+                shutdown_waiting: false,
             }),
             changed: Condvar::new(),
         }
@@ -124,10 +130,19 @@ impl LentCores {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.changed
+    fn wait<'a>(signal: &Condvar, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        signal
             .wait(state)
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Tells a waiting shutdown that the state changed; `state` is released first.
+    fn changed(&self, state: MutexGuard<'_, State>) {
+        let waiting = state.shutdown_waiting;
+        drop(state);
+        if waiting {
+            self.changed.notify_all();
+        }
     }
 
     /// Records a lend of worker `core`'s core, made by the poll of the task at `task`;
@@ -142,8 +157,7 @@ impl LentCores {
             task,
             returned: None,
         });
-        drop(state);
-        self.changed.notify_all();
+        self.changed(state);
         id
     }
 
@@ -153,24 +167,25 @@ impl LentCores {
         if let Some(index) = state.entry(id) {
             state.lends.remove(index);
         }
-        drop(state);
-        self.changed.notify_all();
+        self.changed(state);
     }
 
-    /// The borrower of lend `id` has stopped using the core. The lock orders its last use
-    /// of the core before the lender's next one (in [`take_back`](LentCores::take_back)).
-    pub(crate) fn give_back(&self, id: u64, returned: Returned) {
+    /// The borrower of lend `id` has stopped using the core; `returned_signal` is the
+    /// lend's own, which its lender waits on. The lock orders the borrower's last use of the
+    /// core before the lender's next one (in [`take_back`](LentCores::take_back)).
+    pub(crate) fn give_back(&self, id: u64, returned: Returned, returned_signal: &Condvar) {
         let mut state = self.lock();
         if let Some(index) = state.entry(id) {
             state.lends[index].returned = Some(returned);
         }
-        drop(state);
-        self.changed.notify_all();
+        self.changed(state);
+        // After the lock is released, so that the lender it wakes does not block on it.
+        returned_signal.notify_one();
     }
 
-    /// The lender of lend `id` waits until the borrower has given the core back, and takes
-    /// it.
-    pub(crate) fn take_back(&self, id: u64) -> Returned {
+    /// The lender of lend `id` waits on `returned_signal` until the borrower has given the
+    /// core back, and takes it.
+    pub(crate) fn take_back(&self, id: u64, returned_signal: &Condvar) -> Returned {
         let mut state = self.lock();
         loop {
             let index = state
@@ -178,11 +193,10 @@ impl LentCores {
                 .expect("a lend stays recorded until its lender takes it back");
             if let Some(returned) = state.lends[index].returned {
                 state.lends.remove(index);
-                drop(state);
-                self.changed.notify_all();
+                self.changed(state);
                 return returned;
             }
-            state = self.wait(state);
+            state = Self::wait(returned_signal, state);
         }
     }
 
@@ -191,8 +205,7 @@ impl LentCores {
         let mut state = self.lock();
         state.loops_running -= 1;
         let last = state.loops_running == 0;
-        drop(state);
-        self.changed.notify_all();
+        self.changed(state);
         last
     }
 
@@ -205,6 +218,7 @@ impl LentCores {
     /// shutdown without a timeout does.
     pub(crate) fn wait_for_workers(&self, deadline: Instant) -> Abandoned {
         let mut state = self.lock();
+        state.shutdown_waiting = true;
         loop {
             if state.loops_running == 0 {
                 return Abandoned::default();
@@ -222,7 +236,7 @@ impl LentCores {
                 let tasks = state.lends.iter().map(|entry| entry.task).collect();
                 return Abandoned { workers, tasks };
             }
-            state = self.wait(state);
+            state = Self::wait(&self.changed, state);
         }
     }
 }
@@ -233,6 +247,7 @@ mod tests {
     use loom::cell::UnsafeCell;
     use loom::sync::atomic::{AtomicBool, Ordering};
     use loom::sync::Arc;
+    use loom::sync::Condvar;
     use loom::thread;
     use std::time::Instant;
 
@@ -262,19 +277,21 @@ mod tests {
             let core = Arc::new(Core(UnsafeCell::new(0)));
             let borrower_done = Arc::new(AtomicBool::new(false));
             let id = lent.lent(0, 1);
+            let signal = Arc::new(Condvar::new());
             let borrower = {
                 let (lent, core, done) = (lent.clone(), core.clone(), borrower_done.clone());
+                let signal = signal.clone();
                 thread::spawn(move || {
                     core.use_it();
                     done.store(true, Ordering::Relaxed);
-                    lent.give_back(id, RETURNED);
+                    lent.give_back(id, RETURNED, &signal);
                 })
             };
             let lender = {
                 let (lent, core) = (lent.clone(), core.clone());
                 thread::spawn(move || {
                     // The closure returns; the poll ends.
-                    let _ = lent.take_back(id);
+                    let _ = lent.take_back(id, &signal);
                     core.use_it();
                     lent.worker_loop_ended();
                 })
@@ -311,7 +328,7 @@ mod tests {
                         let (lent, core) = (lent.clone(), core.clone());
                         thread::spawn(move || {
                             core.use_it();
-                            lent.give_back(inner, RETURNED);
+                            lent.give_back(inner, RETURNED, &Condvar::new());
                         })
                     };
                     // Its closure blocks; the second borrower runs on its own.
@@ -324,7 +341,7 @@ mod tests {
             // The shutdown reclaims the core's queues now: no borrower may still use it.
             core.use_it();
             first_borrower.join().unwrap();
-            lent.give_back(outer, RETURNED);
+            lent.give_back(outer, RETURNED, &Condvar::new());
         });
     }
 }
