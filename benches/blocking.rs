@@ -1,5 +1,5 @@
-//! Micro-benchmark of the task toolkit: `spawn_blocking` round trips and `JoinSet`
-//! throughput on fiber and tokio, side by side in one process.
+//! Micro-benchmark of the task toolkit: `spawn_blocking` round trips, `block_in_place` and
+//! `JoinSet` throughput on fiber and tokio, side by side in one process.
 //!
 //! ```text
 //! cargo bench --bench blocking
@@ -9,7 +9,9 @@
 //! 10,000 jobs one after the other (a hand-off to a warm pool thread and back, each time);
 //! `concurrent` spawns 10,000 jobs at once and then awaits them all (the pool's queue and its
 //! growth). `join_set` spawns 10,000 tasks that yield once into a `JoinSet` and joins them
-//! all in completion order. The runtimes take turns round by round, so drift on a shared machine hits both
+//! all in completion order. `block_in_place` runs the jobs in 16 tasks at once, each job a
+//! `block_in_place` (the worker's queue handed to a pool thread and taken back) followed by
+//! a yield. The runtimes take turns round by round, so drift on a shared machine hits both
 //! alike; the medians per job and their ratio are printed.
 //!
 //! Under `cargo test` (no `--bench` argument) each case runs once with a few jobs, as a
@@ -112,6 +114,53 @@ fn tokio_join_set(rt: &tokio::runtime::Runtime, jobs: u64) -> u64 {
     .unwrap()
 }
 
+/// Tasks that call `block_in_place` at once in the `block_in_place` case.
+const BLOCKING_TASKS: u64 = 16;
+
+fn fiber_block_in_place(rt: &fiber::Runtime, jobs: u64) -> u64 {
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..BLOCKING_TASKS)
+            .map(|task| {
+                rt.spawn(async move {
+                    let mut sum = 0;
+                    for job in (task..jobs).step_by(BLOCKING_TASKS as usize) {
+                        sum += fiber::block_in_place(|| black_box(job));
+                        fiber::yield_now().await;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await.unwrap();
+        }
+        sum
+    })
+}
+
+fn tokio_block_in_place(rt: &tokio::runtime::Runtime, jobs: u64) -> u64 {
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..BLOCKING_TASKS)
+            .map(|task| {
+                rt.spawn(async move {
+                    let mut sum = 0;
+                    for job in (task..jobs).step_by(BLOCKING_TASKS as usize) {
+                        sum += tokio::task::block_in_place(|| black_box(job));
+                        tokio::task::yield_now().await;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await.unwrap();
+        }
+        sum
+    })
+}
+
 /// Runs `case` once and returns the time per job.
 fn time_per_job(jobs: u64, case: impl FnOnce() -> u64) -> Duration {
     let start = Instant::now();
@@ -151,7 +200,7 @@ fn main() {
         Box<dyn Fn() -> u64 + 'a>,
     );
     let jobs = load.jobs;
-    let cases: [Case<'_>; 3] = [
+    let cases: [Case<'_>; 4] = [
         (
             "sequential",
             Box::new(|| fiber_sequential(&fiber_rt, jobs)),
@@ -163,13 +212,18 @@ fn main() {
             Box::new(|| tokio_concurrent(&tokio_rt, jobs)),
         ),
         (
+            "block_in_place",
+            Box::new(|| fiber_block_in_place(&fiber_rt, jobs)),
+            Box::new(|| tokio_block_in_place(&tokio_rt, jobs)),
+        ),
+        (
             "join_set",
             Box::new(|| fiber_join_set(&fiber_rt, jobs)),
             Box::new(|| tokio_join_set(&tokio_rt, jobs)),
         ),
     ];
     println!(
-        "spawn_blocking round trips and JoinSet throughput, {} jobs per round, median of {} rounds",
+        "spawn_blocking round trips, block_in_place and JoinSet throughput, {} jobs per round, median of {} rounds",
         load.jobs, load.rounds
     );
     println!("| case | fiber (µs/job) | tokio (µs/job) | fiber / tokio |");

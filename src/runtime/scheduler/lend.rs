@@ -13,7 +13,9 @@
 //!    a core, like a thread outside the runtime.
 //! 3. Back in its worker loop, the lending thread *recalls* the core: the borrower stops
 //!    after its current poll (or wakes from its park to stop), gives the core back, and the
-//!    lending thread carries on with it.
+//!    lending thread carries on with it. If the borrower has not started yet (a short
+//!    closure), the lending thread takes the core back at once, and the borrower, when it
+//!    runs, finds it gone and does nothing: no hand-over at all.
 //!
 //! The lending thread waits for its core only once its task's poll is over, so it holds no
 //! task while it waits: whatever the borrower is running cannot be waiting for it. A
@@ -92,9 +94,9 @@ pub(crate) struct Lend {
 }
 
 // SAFETY: the core pointer is only followed by one thread at a time: the borrower, between
-// the hand-over (the pool's lock orders it after the lender's last use) and the return (the
-// lock of `LentCores` orders it before the lender's next use). Everything else is `Sync`
-// already.
+// its claim and the return (the lock of `LentCores` orders the claim after the lender's last
+// use, and the return before the lender's next one; a lender that takes the core back
+// before the claim makes the claim fail). Everything else is `Sync` already.
 unsafe impl Send for Lend {}
 // SAFETY: as above.
 unsafe impl Sync for Lend {}
@@ -117,7 +119,8 @@ impl Lend {
     ///
     /// # Safety
     ///
-    /// Only the borrower calls this, and only until it calls [`give_back`](Lend::give_back).
+    /// Only the borrower calls this, once its [`claim`](Lend::claim) succeeded, and only
+    /// until it calls [`give_back`](Lend::give_back).
     pub(super) unsafe fn core(&self) -> &WorkerCore {
         // SAFETY: the lender keeps the core alive until it takes it back (its worker loop
         // takes it back before leaving, and so does the guard that outlives the loop if it
@@ -136,6 +139,12 @@ impl Lend {
         &self.recall_receiver
     }
 
+    /// The borrower starts: whether the core is still lent to it (the lender may have
+    /// taken it back before the borrower ran, if its closure was short).
+    pub(super) fn claim(&self) -> bool {
+        self.scheduler.lent_cores().claim(self.id)
+    }
+
     /// The borrower is done with the core.
     pub(super) fn give_back(&self, returned: Returned) {
         self.scheduler
@@ -143,7 +152,8 @@ impl Lend {
             .give_back(self.id, returned, &self.returned_signal);
     }
 
-    /// Asks the borrower to stop and waits until it has given the core back.
+    /// Takes the core back: at once if the borrower has not started yet, else asks it to
+    /// stop and waits until it has given the core back.
     pub(super) fn recall(&self) -> Returned {
         self.recalled.store(true, Ordering::Release);
         // A full channel means the borrower has been told already.

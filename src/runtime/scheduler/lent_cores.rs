@@ -63,6 +63,11 @@ struct Entry {
     core: usize,
     /// The address of the task whose poll lent the core: compared, never followed.
     task: usize,
+    /// Set by the borrower when it starts, before it first uses the core. A lender that
+    /// wants its core back before then takes it at once, and the borrower, finding its
+    /// lend gone, never touches the core: a short blocking closure then costs no
+    /// hand-over at all.
+    claimed: bool,
     /// Set by the borrower once it no longer uses the core.
     returned: Option<Returned>,
 }
@@ -155,6 +160,7 @@ impl LentCores {
             id,
             core,
             task,
+            claimed: false,
             returned: None,
         });
         self.changed(state);
@@ -170,6 +176,20 @@ impl LentCores {
         self.changed(state);
     }
 
+    /// The borrower of lend `id` starts: returns whether the core is still lent to it, and
+    /// if so, it is the borrower's until it gives it back; if not, the lender took it back
+    /// first, and the borrower must not touch it.
+    pub(crate) fn claim(&self, id: u64) -> bool {
+        let mut state = self.lock();
+        match state.entry(id) {
+            Some(index) => {
+                state.lends[index].claimed = true;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The borrower of lend `id` has stopped using the core; `returned_signal` is the
     /// lend's own, which its lender waits on. The lock orders the borrower's last use of the
     /// core before the lender's next one (in [`take_back`](LentCores::take_back)).
@@ -183,18 +203,25 @@ impl LentCores {
         returned_signal.notify_one();
     }
 
-    /// The lender of lend `id` waits on `returned_signal` until the borrower has given the
-    /// core back, and takes it.
+    /// The lender of lend `id` takes the core back: at once if the borrower has not
+    /// started, else once it has given the core back (waiting on `returned_signal`).
     pub(crate) fn take_back(&self, id: u64, returned_signal: &Condvar) -> Returned {
         let mut state = self.lock();
         loop {
             let index = state
                 .entry(id)
                 .expect("a lend stays recorded until its lender takes it back");
-            if let Some(returned) = state.lends[index].returned {
+            let entry = &state.lends[index];
+            if let Some(returned) = entry.returned {
                 state.lends.remove(index);
                 self.changed(state);
                 return returned;
+            }
+            if !entry.claimed {
+                state.lends.remove(index);
+                self.changed(state);
+                // The borrower never ran, so it took no shutdown message either.
+                return Returned { stopping: false };
             }
             state = Self::wait(returned_signal, state);
         }
@@ -282,9 +309,11 @@ mod tests {
                 let (lent, core, done) = (lent.clone(), core.clone(), borrower_done.clone());
                 let signal = signal.clone();
                 thread::spawn(move || {
-                    core.use_it();
-                    done.store(true, Ordering::Relaxed);
-                    lent.give_back(id, RETURNED, &signal);
+                    if lent.claim(id) {
+                        core.use_it();
+                        done.store(true, Ordering::Relaxed);
+                        lent.give_back(id, RETURNED, &signal);
+                    }
                 })
             };
             let lender = {
@@ -310,6 +339,32 @@ mod tests {
         });
     }
 
+    /// The lender wants its core back while the borrower starts: exactly one of them uses
+    /// the core at a time, and a borrower that finds its lend taken back never touches it.
+    #[test]
+    fn a_lender_taking_back_before_the_borrower_starts_never_shares_the_core() {
+        loom::model(|| {
+            let lent = Arc::new(LentCores::new(1));
+            let core = Arc::new(Core(UnsafeCell::new(0)));
+            let id = lent.lent(0, 1);
+            let signal = Arc::new(Condvar::new());
+            let borrower = {
+                let (lent, core, signal) = (lent.clone(), core.clone(), signal.clone());
+                thread::spawn(move || {
+                    if lent.claim(id) {
+                        core.use_it();
+                        lent.give_back(id, RETURNED, &signal);
+                    }
+                })
+            };
+            let returned = lent.take_back(id, &signal);
+            core.use_it();
+            borrower.join().unwrap();
+            // Only a borrower that ran can have taken the worker's shutdown message.
+            let _ = returned.stopping;
+        });
+    }
+
     /// A borrower lends the core again, and both closures block: the shutdown leaves the
     /// worker behind once the newest borrower has given the core back, never before, and
     /// names both tasks in progress.
@@ -322,11 +377,13 @@ mod tests {
             let first_borrower = {
                 let (lent, core) = (lent.clone(), core.clone());
                 thread::spawn(move || {
+                    assert!(lent.claim(outer), "nobody takes the outer lend back");
                     core.use_it();
                     let inner = lent.lent(0, 2);
                     let second_borrower = {
                         let (lent, core) = (lent.clone(), core.clone());
                         thread::spawn(move || {
+                            assert!(lent.claim(inner), "nobody takes the inner lend back");
                             core.use_it();
                             lent.give_back(inner, RETURNED, &Condvar::new());
                         })

@@ -253,11 +253,16 @@ pub(super) fn run_lent(lend: &Lend) {
         }
     }
 
+    if !lend.claim() {
+        // The lender took its core back before this thread started.
+        return;
+    }
     let mut give_back = GiveBack {
         lend,
         returned: Returned { stopping: true },
     };
-    // SAFETY: this is the borrower, and it stops using the core before `give_back` drops.
+    // SAFETY: this is the borrower, its claim succeeded, and it stops using the core before
+    // `give_back` drops.
     let core = unsafe { lend.core() };
     let mut worker = Worker::new(core, Some(lend));
     {
