@@ -49,6 +49,14 @@ fn wait_until_fired(sleep: &Sleep) {
     }
 }
 
+/// Waits until a counting waker has been woken `times` times: a timer reads as elapsed as
+/// soon as it fires, a moment before the driver calls its waker.
+fn wait_until_woken(woken: &AtomicUsize, times: usize) {
+    while woken.load(Ordering::SeqCst) < times {
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
     watchdog(|| {
@@ -113,6 +121,7 @@ fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
         let mut stale = sleep(Duration::from_millis(1));
         assert_eq!(poll_with(&mut stale, &stale_waker), Poll::Pending);
         wait_until_fired(&stale);
+        wait_until_woken(&stale_woken.0, 1);
         assert_eq!(stale_woken.0.load(Ordering::SeqCst), 1);
         let mut fresh = sleep(Duration::from_millis(30));
         assert_eq!(poll_with(&mut fresh, &fresh_waker), Poll::Pending);
@@ -133,6 +142,7 @@ fn dropped_reset_and_fired_timers_leave_no_entry_behind() {
         drop(stale);
         assert_eq!(registered_timers(), 1);
         wait_until_fired(&fresh);
+        wait_until_woken(&fresh_woken.0, 1);
         assert_eq!(
             fresh_woken.0.load(Ordering::SeqCst),
             1,
