@@ -516,3 +516,24 @@ fn block_on_after_block_in_place_in_the_same_poll_panics() {
         );
     });
 }
+
+/// A second `block_in_place` in one poll (the core already lent by the first) may block, and
+/// call `block_on`, as the first may.
+#[test]
+fn a_second_block_in_place_in_one_poll_allows_block_on_inside() {
+    watchdog(|| {
+        let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+        let sum = rt
+            .block_on(rt.spawn(async {
+                let first = fiber::block_in_place(|| {
+                    fiber::Handle::current().block_on(fiber::spawn(async { 1 }))
+                });
+                let second = fiber::block_in_place(|| {
+                    fiber::Handle::current().block_on(fiber::spawn(async { 2 }))
+                });
+                first.unwrap() + second.unwrap()
+            }))
+            .unwrap();
+        assert_eq!(sum, 3);
+    });
+}

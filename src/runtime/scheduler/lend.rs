@@ -185,6 +185,28 @@ impl Drop for RemarkWorker {
     }
 }
 
+/// Lifts the worker mark for the span of a `block_in_place` closure run on a thread whose
+/// core is already lent (a second `block_in_place` in the same poll), and puts it back.
+pub(crate) struct LiftMarkWhileLent(Option<*const Scheduler>);
+
+impl LiftMarkWhileLent {
+    pub(crate) fn new() -> LiftMarkWhileLent {
+        if has_lend() && current::entered() == current::worker_mark() {
+            LiftMarkWhileLent(Some(current::replace_entered(ptr::null())))
+        } else {
+            LiftMarkWhileLent(None)
+        }
+    }
+}
+
+impl Drop for LiftMarkWhileLent {
+    fn drop(&mut self) {
+        if let Some(previous) = self.0 {
+            current::replace_entered(previous);
+        }
+    }
+}
+
 /// If this thread is a worker polling a task, lends its core to a new borrower from the
 /// blocking pool, records the lend in the context for the worker loop to recall it, and
 /// returns true. Returns false (and changes nothing) anywhere else, or if no pool thread

@@ -210,7 +210,7 @@ impl OwnedTasks {
             // and the task's memory went to a task spawned since: the worst that does is
             // skip the wait for that one's future, which an abort would be dropping.
             if !abandoned.contains(&(task.header_ptr().as_ptr() as usize)) {
-                wait_until_complete(&task);
+                wait_until_cancelled(&task);
             }
         }
     }
@@ -262,12 +262,15 @@ unsafe fn set_slot(ptr: NonNull<Header>, slot: u32) {
     });
 }
 
-/// Waits for another thread to finish with `task`. Such a wait is rare and short, so it backs
-/// off to sleeping rather than arranging a wake-up.
+/// Waits for another thread to finish with `task`, trying the shutdown's cancellation again
+/// each time: the holder may give the task back without completing it (an abandoned worker
+/// draining its queue hands a held entry back after this shutdown's pass), and then nobody
+/// else would cancel it. Such a wait is rare and short, so it backs off to sleeping rather
+/// than arranging a wake-up.
 #[cfg(not(loom))]
-fn wait_until_complete(task: &Task) {
+fn wait_until_cancelled(task: &Task) {
     let backoff = crossbeam_utils::Backoff::new();
-    while !task.is_complete() {
+    while !task.shutdown() {
         if backoff.is_completed() {
             std::thread::sleep(std::time::Duration::from_micros(100));
         } else {
@@ -277,8 +280,8 @@ fn wait_until_complete(task: &Task) {
 }
 
 #[cfg(loom)]
-fn wait_until_complete(task: &Task) {
-    while !task.is_complete() {
+fn wait_until_cancelled(task: &Task) {
+    while !task.shutdown() {
         loom::thread::yield_now();
     }
 }

@@ -1018,3 +1018,34 @@ mod whole_runtime {
         assert_eq!(output, 7);
     }
 }
+
+/// An abandoned worker coming back pops a held entry of its queue just before the
+/// shutdown's `release_queue_of_abandoned` looks (so the shutdown never sees it), and gives
+/// its `RUNNING` back only after the shutdown's pass over the owner list marked it
+/// cancelled and began waiting for it.
+#[cfg(not(loom))]
+#[test]
+fn a_held_entry_handed_back_after_the_shutdowns_pass_is_cancelled_not_waited_for() {
+    let (scheduler, drops, _handle) = spawn_held_forever();
+    // The returning worker's `core.local.pop()`.
+    let held = scheduler.0.tasks.lock().unwrap().pop_front().unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let shutdown = {
+        let scheduler = scheduler.clone();
+        std::thread::spawn(move || {
+            scheduler.0.owned.close_and_cancel_all(&[]);
+            let _ = done.send(());
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // The returning worker's `drop(task.into_unheld())`.
+    drop(held.into_unheld());
+    let result = finished.recv_timeout(std::time::Duration::from_secs(2));
+    assert!(
+        result.is_ok(),
+        "the shutdown waits forever for a task nobody holds; drops = {}",
+        drops.count()
+    );
+    shutdown.join().unwrap();
+    assert_eq!(drops.count(), 1);
+}
