@@ -43,8 +43,9 @@ use crate::runtime::scheduler::lend;
 /// ```
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     if !lend::lend_current_worker() {
-        // Already lent earlier in this poll: the worker's tasks run elsewhere, so this
-        // closure may block (and `block_on`) as the first one could.
+        // Not a worker, or a worker whose core an earlier `block_in_place` of this poll
+        // lent already: its tasks run elsewhere then, so this closure may block (and
+        // `block_on`) as the first one could.
         let _mark = lend::LiftMarkWhileLent::new();
         return f();
     }
