@@ -1,5 +1,5 @@
 //! Routes the synchronisation primitives of the task machinery, the scheduler's idle
-//! protocol and its record of lent cores through one place, so that
+//! protocol, its record of lent cores and the `block_on` parker through one place, so that
 //! the same code runs on `std` normally and on [loom]'s model-checked types under
 //! `--cfg loom`.
 //!
@@ -11,7 +11,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering,
         };
     }
 }
@@ -22,7 +22,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering,
         };
     }
 }

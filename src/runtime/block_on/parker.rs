@@ -11,10 +11,11 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
+use crate::loom::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
 use crate::runtime::context;
 use crate::time::ParkedThread;
 
@@ -137,7 +138,7 @@ unsafe fn wake(data: *const ()) {
 unsafe fn drop_waker(_: *const ()) {}
 
 /// Parkers given back by threads that exited, for new threads to take.
-static POOL: Mutex<Vec<&'static Parker>> = Mutex::new(Vec::new());
+static POOL: std::sync::Mutex<Vec<&'static Parker>> = std::sync::Mutex::new(Vec::new());
 
 /// Takes a parker from the pool, or makes one if the pool is empty.
 fn take() -> &'static Parker {
@@ -207,5 +208,60 @@ impl Borrowed {
 impl Drop for Borrowed {
     fn drop(&mut self) {
         give_back(self.0);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::Parker;
+
+    /// The owner's loop of `block_on`: waits until a wake from elsewhere arrives.
+    fn wait_for_a_wake(parker: &Parker) {
+        while !parker.take_notified() {
+            parker.park();
+        }
+    }
+
+    /// A wake from another thread, at any point of the owner's check, park and sleep, ends
+    /// the owner's wait (fails if `wake` skips the lock before signalling a parked owner).
+    #[test]
+    fn a_wake_from_another_thread_is_never_lost() {
+        crate::loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let waker = {
+                let parker = parker.clone();
+                thread::spawn(move || parker.wake())
+            };
+            wait_for_a_wake(&parker);
+            waker.join().unwrap();
+        });
+    }
+
+    /// Two wakes, one taken by each of two waits of the owner, or both by the first: the
+    /// second wait never sleeps on a wake that was consumed, and a wake after the first wait
+    /// still ends the second.
+    #[test]
+    fn wakes_between_two_waits_are_never_lost() {
+        crate::loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let waker = {
+                let parker = parker.clone();
+                thread::spawn(move || {
+                    parker.wake();
+                    parker.wake();
+                })
+            };
+            wait_for_a_wake(&parker);
+            waker.join().unwrap();
+            // Both wakes are in now: the second wait ends at once if the first took only one,
+            // and otherwise needs one more.
+            if !parker.take_notified() {
+                parker.wake();
+                wait_for_a_wake(&parker);
+            }
+        });
     }
 }
