@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{eventually, watchdog, DropCounter};
 
 fn one_worker() -> fiber::Runtime {
     fiber::Builder::new().worker_threads(1).build().unwrap()
@@ -363,35 +363,6 @@ fn dropping_the_runtime_while_workers_are_handed_over_never_hangs() {
     });
 }
 
-/// Counts the drops of its guards.
-#[derive(Clone, Default)]
-struct DropCount(Arc<AtomicUsize>);
-
-struct CountOnDrop(Arc<AtomicUsize>);
-
-impl Drop for CountOnDrop {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl DropCount {
-    fn guard(&self) -> CountOnDrop {
-        CountOnDrop(self.0.clone())
-    }
-
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Waits (polling, under the caller's watchdog) until `done` holds.
-fn eventually(mut done: impl FnMut() -> bool) {
-    while !done() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 /// Where the task that never stops blocking calls `block_in_place`.
 #[derive(Clone, Copy, Debug)]
 enum Blocking {
@@ -416,7 +387,7 @@ fn a_worker_blocked_in_place_is_left_behind(shutdown: fn(fiber::Runtime), blocki
             let gate = Arc::new(std::sync::Mutex::new(gate));
             let (started, blocked) = mpsc::channel();
             let polls_ended = Arc::new(AtomicUsize::new(0));
-            let blockers = DropCount::default();
+            let blockers = DropCounter::new();
             // Blocks in place until released, then ends its poll pending.
             let blocker = |inner: Option<fiber::JoinHandle<()>>| {
                 let (gate, started) = (gate.clone(), started.clone());
@@ -452,7 +423,7 @@ fn a_worker_blocked_in_place_is_left_behind(shutdown: fn(fiber::Runtime), blocki
             for _ in &handles {
                 blocked.recv().unwrap();
             }
-            let others = DropCount::default();
+            let others = DropCounter::new();
             let queued: Vec<_> = (0..10)
                 .map(|_| {
                     let guard = others.guard();
@@ -464,24 +435,24 @@ fn a_worker_blocked_in_place_is_left_behind(shutdown: fn(fiber::Runtime), blocki
                 .collect();
 
             shutdown(rt);
-            assert_eq!(others.get(), 10, "{workers} workers, {blocking:?}");
+            assert_eq!(others.count(), 10, "{workers} workers, {blocking:?}");
             for handle in queued {
                 let error = futures::executor::block_on(handle).unwrap_err();
                 assert!(error.is_cancelled());
             }
             assert_eq!(polls_ended.load(Ordering::SeqCst), 0);
-            assert_eq!(blockers.get(), 0);
+            assert_eq!(blockers.count(), 0);
 
             for _ in &handles {
                 release.send(()).unwrap();
             }
-            eventually(|| blockers.get() == handles.len());
+            eventually(|| blockers.count() == handles.len());
             assert_eq!(polls_ended.load(Ordering::SeqCst), handles.len());
             for handle in handles {
                 let error = futures::executor::block_on(handle).unwrap_err();
                 assert!(error.is_cancelled(), "{workers} workers, {blocking:?}");
             }
-            assert_eq!(others.get(), 10, "no future is dropped twice");
+            assert_eq!(others.count(), 10, "no future is dropped twice");
         }
     });
 }

@@ -8,37 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{eventually, watchdog, DropCounter};
 use fiber::{Builder, Handle};
-
-/// Counts how many times its guards were dropped.
-#[derive(Clone, Default)]
-struct DropCount(Arc<AtomicUsize>);
-
-struct CountOnDrop(Arc<AtomicUsize>);
-
-impl Drop for CountOnDrop {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl DropCount {
-    fn guard(&self) -> CountOnDrop {
-        CountOnDrop(self.0.clone())
-    }
-
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Waits (polling, under the caller's watchdog) until `done` holds.
-fn eventually(mut done: impl FnMut() -> bool) {
-    while !done() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// Where a task drops the runtime that runs it.
 #[derive(Clone, Copy)]
@@ -69,7 +40,7 @@ fn dropped_from_inside_still_shuts_down(from: DropFrom) {
             })
             .build()
             .unwrap();
-        let drops = DropCount::default();
+        let drops = DropCounter::new();
         let others: Vec<_> = (0..10)
             .map(|_| {
                 let guard = drops.guard();
@@ -128,13 +99,13 @@ fn dropped_from_inside_still_shuts_down(from: DropFrom) {
 
         // The shutdown went on without the dropping thread waiting for it.
         eventually(|| workers_stopped.load(Ordering::SeqCst) == 2);
-        eventually(|| drops.get() == 10);
+        eventually(|| drops.count() == 10);
         for handle in others {
             let error = futures::executor::block_on(handle).unwrap_err();
             assert!(error.is_cancelled());
         }
         assert_eq!(
-            drops.get(),
+            drops.count(),
             10,
             "every other task's future is dropped exactly once"
         );
@@ -229,14 +200,14 @@ fn a_panicking_thread_stop_hook_does_not_stop_the_shutdown() {
             .on_thread_stop(|| panic!("stop hook failed"))
             .build()
             .unwrap();
-        let drops = DropCount::default();
+        let drops = DropCounter::new();
         let guard = drops.guard();
         drop(rt.spawn(async move {
             let _guard = guard;
             std::future::pending::<()>().await
         }));
         drop(rt);
-        assert_eq!(drops.get(), 1);
+        assert_eq!(drops.count(), 1);
     });
 }
 

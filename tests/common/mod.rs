@@ -156,6 +156,13 @@ pub fn on_each_runtime(test: impl Fn(fiber::Runtime) + Send + Sync + 'static) {
     }
 }
 
+/// Waits (polling, under the caller's watchdog) until `done` holds.
+pub fn eventually(mut done: impl FnMut() -> bool) {
+    while !done() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Counts how many times its guards were dropped.
 #[derive(Clone, Default)]
 pub struct DropCounter(Arc<std::sync::atomic::AtomicUsize>);
