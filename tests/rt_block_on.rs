@@ -537,3 +537,21 @@ fn a_second_block_in_place_in_one_poll_allows_block_on_inside() {
         assert_eq!(sum, 3);
     });
 }
+
+/// A `block_in_place` nested in another's closure leaves that closure free to block: a
+/// `block_on` after the nested one returns still runs.
+#[test]
+fn block_on_after_a_nested_block_in_place_inside_the_closure_runs() {
+    watchdog(|| {
+        let rt = fiber::Builder::new().worker_threads(1).build().unwrap();
+        let value = rt
+            .block_on(rt.spawn(async {
+                fiber::block_in_place(|| {
+                    fiber::block_in_place(|| ());
+                    fiber::Handle::current().block_on(fiber::spawn(async { 5 }))
+                })
+            }))
+            .unwrap();
+        assert_eq!(value.unwrap(), 5);
+    });
+}

@@ -42,17 +42,6 @@ use crate::runtime::scheduler::lend;
 /// assert_eq!(answer.unwrap(), 42);
 /// ```
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    if !lend::lend_current_worker() {
-        // Not a worker, or a worker whose core an earlier `block_in_place` of this poll
-        // lent already: its tasks run elsewhere then, so this closure may block (and
-        // `block_on`) as the first one could.
-        let _mark = lend::LiftMarkWhileLent::new();
-        return f();
-    }
-    // The worker is handed over: this thread now just blocks, as a thread outside the
-    // runtime's workers may, until `f` returns (or panics); the rest of the task's poll runs
-    // as a worker's does, where blocking is refused, until the worker loop takes its core
-    // back.
-    let _mark = lend::RemarkWorker;
+    let _may_block = lend::lend_for_blocking();
     f()
 }

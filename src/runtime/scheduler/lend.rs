@@ -174,48 +174,45 @@ pub(crate) fn is_lending_for(scheduler: &Scheduler) -> bool {
     !lend.is_null() && std::ptr::eq(Arc::as_ptr(&unsafe { &*lend }.scheduler), scheduler)
 }
 
-/// Marks the thread as a worker again when dropped, once the blocking closure of a
-/// `block_in_place` that lent the core has returned: the rest of the task's poll may not
-/// block either (`current::attach` marks it anyway when the worker takes its core back).
-pub(crate) struct RemarkWorker;
-
-impl Drop for RemarkWorker {
-    fn drop(&mut self) {
-        current::replace_entered(current::worker_mark());
+/// `block_in_place`'s part: lends this thread's worker core if it has one, then, if its core
+/// is lent (by this call, or by an earlier `block_in_place` of the same poll), lets the
+/// thread block, and `block_on`, until the guard drops: the worker's tasks run elsewhere
+/// meanwhile. The guard puts back the mark it found, so the rest of the task's poll may not
+/// block (`current::attach` marks the thread again anyway when the worker takes its core
+/// back). Inside a `block_on` the mark is that `block_on`'s, and stays.
+pub(crate) fn lend_for_blocking() -> MayBlock {
+    let found = current::entered();
+    lend_current_worker();
+    let in_block_on = !found.is_null() && found != current::worker_mark();
+    if has_lend() && !in_block_on {
+        current::replace_entered(ptr::null());
+        MayBlock(Some(found))
+    } else {
+        MayBlock(None)
     }
 }
 
-/// Lifts the worker mark for the span of a `block_in_place` closure run on a thread whose
-/// core is already lent (a second `block_in_place` in the same poll), and puts it back.
-pub(crate) struct LiftMarkWhileLent(Option<*const Scheduler>);
+/// See [`lend_for_blocking`].
+#[must_use]
+pub(crate) struct MayBlock(Option<*const Scheduler>);
 
-impl LiftMarkWhileLent {
-    pub(crate) fn new() -> LiftMarkWhileLent {
-        if has_lend() && current::entered() == current::worker_mark() {
-            LiftMarkWhileLent(Some(current::replace_entered(ptr::null())))
-        } else {
-            LiftMarkWhileLent(None)
-        }
-    }
-}
-
-impl Drop for LiftMarkWhileLent {
+impl Drop for MayBlock {
     fn drop(&mut self) {
-        if let Some(previous) = self.0 {
-            current::replace_entered(previous);
+        if let Some(found) = self.0 {
+            current::replace_entered(found);
         }
     }
 }
 
 /// If this thread is a worker polling a task, lends its core to a new borrower from the
-/// blocking pool, records the lend in the context for the worker loop to recall it, and
-/// returns true. Returns false (and changes nothing) anywhere else, or if no pool thread
-/// can take the core: the caller then blocks with the core in place.
-pub(crate) fn lend_current_worker() -> bool {
+/// blocking pool and records the lend for the worker loop to recall it ([`has_lend`] tells).
+/// Changes nothing anywhere else, or if no pool thread can take the core: the caller then
+/// blocks with the core in place.
+fn lend_current_worker() {
     current::with_any_worker(|core| {
-        let Some(core) = core else { return false };
+        let Some(core) = core else { return };
         if !core.can_lend() {
-            return false;
+            return;
         }
         let scheduler = core.scheduler_arc().clone();
         // Recorded before any borrower may give it back; the task's address only names it.
@@ -234,15 +231,11 @@ pub(crate) fn lend_current_worker() -> bool {
         // The borrower runs detached; the lend tells us when it is done.
         drop(job);
         match started {
-            Ok(()) => {
-                set_lend(lend);
-                true
-            }
+            Ok(()) => set_lend(lend),
             Err(_) => {
                 // No borrower ever saw the core.
                 scheduler.lent_cores().forget(id);
                 current::attach(core);
-                false
             }
         }
     })
